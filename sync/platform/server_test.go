@@ -1,0 +1,260 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"yici/sync/wire"
+)
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+type fixture struct {
+	t     *testing.T
+	srv   *Server
+	st    *BoltStorage
+	dir   string
+	url   string
+	token string
+}
+
+func newFixture(t *testing.T, opt Options) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := OpenBolt(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv := New(st, opt)
+	token, err := srv.Enrol("中山区政务服务中心", "kiosk-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &fixture{t: t, srv: srv, st: st, dir: dir, url: hs.URL, token: token}
+}
+
+func (f *fixture) do(method, path, token string, body io.Reader) (int, []byte) {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.url+path, body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// state is what the platform holds, to show a refused request changed nothing.
+func (f *fixture) state() []string {
+	f.t.Helper()
+	var out []string
+	filepath.WalkDir(filepath.Join(f.dir, "blobs"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, "blob "+d.Name())
+		}
+		return err
+	})
+	cs, err := f.st.ListCases(context.Background(), 1000)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, c := range cs {
+		b, _ := json.Marshal(c)
+		out = append(out, "case "+string(b))
+	}
+	return out
+}
+
+func manifest(id string, blobs ...[]byte) wire.Manifest {
+	m := wire.Manifest{ID: id, CatalogRevision: 3, Items: []string{"370100-001"},
+		Applicant: wire.Applicant{Name: "张三", IDNumber: "21020219880504123X"},
+		CreatedAt: time.Date(2025, 3, 1, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))}
+	for i, b := range blobs {
+		m.Materials = append(m.Materials, wire.MaterialRef{Code: string(rune('A' + i)), SHA256: sum(b), Size: int64(len(b))})
+	}
+	return m
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func TestErrors(t *testing.T) {
+	f := newFixture(t, Options{MaxBlobBytes: 1024, MaxManifestBytes: 4096})
+	held, absent := []byte("held page"), []byte("absent page")
+	if code, b := f.do("PUT", "/v1/blobs/"+sum(held), f.token, bytes.NewReader(held)); code != 201 {
+		t.Fatalf("put blob: %d %s", code, b)
+	}
+	stored := manifest("case-1", held)
+	if code, b := f.do("PUT", "/v1/cases/case-1", f.token, strings.NewReader(mustJSON(stored))); code != 201 {
+		t.Fatalf("put case: %d %s", code, b)
+	}
+	revoked, err := f.srv.Enrol("中山区政务服务中心", "kiosk-02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Revoke("kiosk-02"); err != nil {
+		t.Fatal(err)
+	}
+	other := manifest("case-1", held)
+	other.Items = []string{"370100-002"}
+	big := bytes.Repeat([]byte("x"), 2000)
+
+	cases := []struct {
+		name, method, path string
+		token              string
+		body               io.Reader
+		status             int
+		code               string
+		missing            []string
+	}{
+		{"no token", "GET", "/v1/cases", "", nil, 401, wire.CodeUnauthorized, nil},
+		{"unknown token", "GET", "/v1/cases", "0123", nil, 401, wire.CodeUnauthorized, nil},
+		{"revoked token", "PUT", "/v1/blobs/" + sum(absent), revoked, bytes.NewReader(absent), 401, wire.CodeUnauthorized, nil},
+		{"hash mismatch", "PUT", "/v1/blobs/" + sum(absent), f.token, strings.NewReader("other bytes"), 400, wire.CodeHashMismatch, nil},
+		{"hash mismatch on a held blob", "PUT", "/v1/blobs/" + sum(held), f.token, strings.NewReader("other bytes"), 400, wire.CodeHashMismatch, nil},
+		{"bad blob address", "PUT", "/v1/blobs/ABC", f.token, bytes.NewReader(absent), 400, wire.CodeBadRequest, nil},
+		{"blob too large", "PUT", "/v1/blobs/" + sum(big), f.token, bytes.NewReader(big), 413, wire.CodeTooLarge, nil},
+		{"blob too large, chunked", "PUT", "/v1/blobs/" + sum(big), f.token, io.MultiReader(bytes.NewReader(big)), 413, wire.CodeTooLarge, nil},
+		{"malformed manifest", "PUT", "/v1/cases/case-2", f.token, strings.NewReader(`{"id":"case-2",`), 400, wire.CodeBadRequest, nil},
+		{"data after manifest", "PUT", "/v1/cases/case-2", f.token, strings.NewReader(mustJSON(manifest("case-2")) + "{}"), 400, wire.CodeBadRequest, nil},
+		{"manifest id differs", "PUT", "/v1/cases/case-2", f.token, strings.NewReader(mustJSON(manifest("case-3"))), 400, wire.CodeBadRequest, nil},
+		{"bad case id", "PUT", "/v1/cases/..x", f.token, strings.NewReader(mustJSON(manifest("..x"))), 400, wire.CodeBadRequest, nil},
+		{"material without hash", "PUT", "/v1/cases/case-2", f.token, strings.NewReader(`{"id":"case-2","created_at":"2025-03-01T09:30:00Z","materials":[{"code":"A"}]}`), 400, wire.CodeBadRequest, nil},
+		{"manifest too large", "PUT", "/v1/cases/case-2", f.token, strings.NewReader(`{"id":"case-2","items":["` + strings.Repeat("x", 5000) + `"]}`), 413, wire.CodeTooLarge, nil},
+		{"blob missing", "PUT", "/v1/cases/case-2", f.token, strings.NewReader(mustJSON(manifest("case-2", held, absent))), 422, wire.CodeBlobMissing, []string{sum(absent)}},
+		{"conflict", "PUT", "/v1/cases/case-1", f.token, strings.NewReader(mustJSON(other)), 409, wire.CodeConflict, nil},
+		{"missing: malformed", "POST", "/v1/blobs/missing", f.token, strings.NewReader(`{"sha256":`), 400, wire.CodeBadRequest, nil},
+		{"missing: bad hash", "POST", "/v1/blobs/missing", f.token, strings.NewReader(`{"sha256":["xyz"]}`), 400, wire.CodeBadRequest, nil},
+		{"unknown case", "GET", "/v1/cases/case-9", f.token, nil, 404, wire.CodeNotFound, nil},
+		{"unknown blob", "GET", "/v1/blobs/" + sum(absent), f.token, nil, 404, wire.CodeNotFound, nil},
+		{"bad limit", "GET", "/v1/cases?limit=0", f.token, nil, 400, wire.CodeBadRequest, nil},
+		{"wrong method", "DELETE", "/v1/cases/case-1", f.token, nil, 405, wire.CodeBadRequest, nil},
+		{"unknown path", "GET", "/v2/cases", f.token, nil, 404, wire.CodeNotFound, nil},
+	}
+	for _, c := range cases {
+		before := f.state()
+		status, body := f.do(c.method, c.path, c.token, c.body)
+		var eb wire.ErrorBody
+		if err := json.Unmarshal(body, &eb); err != nil {
+			t.Errorf("%s: body %q is not an ErrorBody: %v", c.name, body, err)
+		}
+		if status != c.status || eb.Error.Code != c.code || !slices.Equal(eb.Error.Missing, c.missing) || eb.Error.Message == "" {
+			t.Errorf("%s: %d %+v; want %d %s missing %v", c.name, status, eb.Error, c.status, c.code, c.missing)
+		}
+		if after := f.state(); !reflect.DeepEqual(before, after) {
+			t.Errorf("%s changed the platform:\nbefore %v\nafter  %v", c.name, before, after)
+		}
+	}
+}
+
+func TestIdempotentAndTerminalFromCredential(t *testing.T) {
+	f := newFixture(t, Options{})
+	page := []byte("scan of the household register")
+	for _, want := range []int{201, 200} {
+		if code, b := f.do("PUT", "/v1/blobs/"+sum(page), f.token, bytes.NewReader(page)); code != want {
+			t.Fatalf("put blob: %d %s, want %d", code, b, want)
+		}
+	}
+	m := manifest("case-1", page)
+	m.Materials = append(m.Materials, wire.MaterialRef{Code: "LIC", Name: "营业执照", Exempt: true})
+	for i, want := range []int{201, 200, 200} {
+		m.Terminal = []string{"spoofed", "other", ""}[i] // the body's terminal never counts
+		if i == 2 {
+			m.CreatedAt = m.CreatedAt.UTC() // the same instant, written otherwise
+		}
+		code, b := f.do("PUT", "/v1/cases/case-1", f.token, strings.NewReader(mustJSON(m)))
+		if code != want {
+			t.Fatalf("put case #%d: %d %s, want %d", i, code, b, want)
+		}
+	}
+	c, err := f.st.GetCase(context.Background(), "case-1")
+	if err != nil || c.Manifest.Terminal != "kiosk-01" {
+		t.Errorf("stored terminal %q, %v; want kiosk-01", c.Manifest.Terminal, err)
+	}
+
+	code, b := f.do("POST", "/v1/blobs/missing", f.token, strings.NewReader(mustJSON(wire.MissingRequest{SHA256: []string{sum([]byte("x")), sum(page)}})))
+	var mr wire.MissingResponse
+	if json.Unmarshal(b, &mr); code != 200 || !slices.Equal(mr.Missing, []string{sum([]byte("x"))}) {
+		t.Errorf("missing: %d %s", code, b)
+	}
+	for _, c := range []struct {
+		blob []byte
+		want int
+	}{{page, 200}, {[]byte("x"), 404}} {
+		if code, _ := f.do("HEAD", "/v1/blobs/"+sum(c.blob), f.token, nil); code != c.want {
+			t.Errorf("HEAD %q: %d, want %d", c.blob, code, c.want)
+		}
+	}
+	if code, b := f.do("GET", "/v1/blobs/"+sum(page), f.token, nil); code != 200 || !bytes.Equal(b, page) {
+		t.Errorf("GET blob: %d %q", code, b)
+	}
+	code, b = f.do("GET", "/v1/cases", f.token, nil)
+	var list []wire.CaseSummary
+	if err := json.Unmarshal(b, &list); code != 200 || err != nil || len(list) != 1 {
+		t.Fatalf("list: %d %s %v", code, b, err)
+	}
+	if got := list[0]; got.Applicant.IDNumber != "2102**********123X" || got.Terminal != "kiosk-01" || got.Materials != 2 {
+		t.Errorf("summary %+v", got)
+	}
+}
+
+func TestEnrol(t *testing.T) {
+	f := newFixture(t, Options{})
+	if _, err := f.srv.Enrol("hall", "kiosk-01"); err == nil || !strings.Contains(err.Error(), "revoke it first") {
+		t.Errorf("second enrolment of an active name: %v", err)
+	}
+	if err := f.srv.Revoke("kiosk-01"); err != nil {
+		t.Fatal(err)
+	}
+	token, err := f.srv.Enrol("hall", "kiosk-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{f.token, 401}, {token, 200}} {
+		if code, _ := f.do("GET", "/v1/cases", c.token, nil); code != c.want {
+			t.Errorf("token after re-enrolment: %d, want %d", code, c.want)
+		}
+	}
+	if err := f.srv.Revoke("nobody"); err == nil {
+		t.Error("revoked an unknown terminal")
+	}
+	// Only the hash of a token is stored.
+	tm, err := f.st.TerminalByToken(context.Background(), tokenHash(token))
+	if err != nil || tm.TokenHash == token || strings.Contains(mustJSON(tm), token) {
+		t.Errorf("stored terminal %+v, %v", tm, err)
+	}
+}

@@ -1,0 +1,89 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+
+	"yici/sync/wire"
+)
+
+// Storage errors. Backends wrap them so the server can answer in codes.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict: same id, other content")
+	ErrExists   = errors.New("already exists")
+)
+
+// Case is a case as the platform holds it.
+type Case struct {
+	Manifest   wire.Manifest // Terminal is the sender's enrolled name
+	ReceivedAt time.Time
+}
+
+// Terminal is an enrolled appliance. Only the SHA-256 of its token is kept.
+type Terminal struct {
+	Name       string    `json:"name"`
+	Hall       string    `json:"hall"`
+	TokenHash  string    `json:"token_hash"` // lowercase hex SHA-256 of the bearer token
+	EnrolledAt time.Time `json:"enrolled_at"`
+	Revoked    bool      `json:"revoked,omitempty"`
+}
+
+// Storage is what the server keeps: blobs, cases and terminals. BoltStorage
+// is the single-node backend; a PostgreSQL + S3 backend implements the same.
+// Each method's outcomes are numbered in its comment.
+type Storage interface {
+	// HasBlob reports whether the blob sha256 is held.
+	HasBlob(ctx context.Context, sha256 string) (bool, error)
+	// PutBlob stores the bytes read from r under sha256. 1. r reads to EOF:
+	// the blob is durable when PutBlob returns nil. 2. Reading r fails (the
+	// server's verifying reader fails on a hash mismatch): nothing is stored
+	// and the read error is returned, wrapped.
+	PutBlob(ctx context.Context, sha256 string, r io.Reader) error
+	// OpenBlob opens the blob sha256 for reading; ErrNotFound if not held.
+	OpenBlob(ctx context.Context, sha256 string) (io.ReadCloser, error)
+
+	// PutCase stores c unless a case of its id exists. 1. Stored: (true,
+	// nil). 2. A case of that id with Equal content exists: (false, nil),
+	// nothing changes. 3. One with other content exists: ErrConflict.
+	PutCase(ctx context.Context, c Case) (stored bool, err error)
+	// GetCase returns the case id; ErrNotFound if not held.
+	GetCase(ctx context.Context, id string) (Case, error)
+	// ListCases returns up to limit cases, the most recently received first.
+	ListCases(ctx context.Context, limit int) ([]Case, error)
+
+	// AddTerminal enrols t. ErrExists if a terminal of that name is
+	// enrolled and not revoked; a revoked one is replaced.
+	AddTerminal(ctx context.Context, t Terminal) error
+	// RevokeTerminal revokes the terminal name; ErrNotFound if none.
+	RevokeTerminal(ctx context.Context, name string) error
+	// TerminalByToken returns the terminal whose token hashes to tokenHash,
+	// revoked or not; ErrNotFound if none.
+	TerminalByToken(ctx context.Context, tokenHash string) (Terminal, error)
+}
+
+// Equal reports whether two manifests have the same content, which is what
+// makes a repeated PUT of a case idempotent. It compares their canonical
+// JSON, so an unset list equals an empty one and times compare as instants.
+func Equal(a, b wire.Manifest) bool {
+	return bytes.Equal(canonical(a), canonical(b))
+}
+
+func canonical(m wire.Manifest) []byte {
+	m.CreatedAt = m.CreatedAt.UTC()
+	if m.Items == nil {
+		m.Items = []string{}
+	}
+	if m.Materials == nil {
+		m.Materials = []wire.MaterialRef{}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic("platform: marshal manifest: " + err.Error()) // a Manifest always marshals
+	}
+	return b
+}

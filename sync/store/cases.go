@@ -1,0 +1,345 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"yici/sync/wire"
+)
+
+// State is where a case is on its way to the platform.
+type State string
+
+const (
+	StateDraft   State = "draft"   // being filled in; materials may still be captured
+	StatePending State = "pending" // submitted, waiting in the outbox
+	StateSent    State = "sent"    // acknowledged by the platform; blobs purged
+	StateFailed  State = "failed"  // refused by the platform for good; kept for hall IT
+)
+
+// caseRecord is the value in the cases bucket. The manifest holds the
+// personal data and is sealed; the rest is bookkeeping hall IT may read.
+type caseRecord struct {
+	State     State     `json:"state"`
+	Created   time.Time `json:"created"`
+	Submitted time.Time `json:"submitted,omitzero"`
+	Sent      time.Time `json:"sent,omitzero"`
+	Reason    string    `json:"reason,omitempty"` // why the platform refused it
+	Manifest  []byte    `json:"manifest"`         // sealed JSON of wire.Manifest
+}
+
+// Outbox keys. A manifest entry, in submit order, is what the uploader
+// sends; a blob entry ties a captured blob to its case and keeps the blob
+// alive until that case is acknowledged or discarded.
+const (
+	outboxManifest = 'm' // 'm' + 8-byte sequence → case id
+	outboxBlob     = 'b' // 'b' + case id + 0 + sha256 → empty
+)
+
+func blobEntryPrefix(caseID string) []byte {
+	return append(append([]byte{outboxBlob}, caseID...), 0)
+}
+
+// SaveCase creates the draft m.ID or updates a draft's applicant, items,
+// catalogue revision, creation time and materials. Materials with blobs
+// enter a case only through Capture: a non-exempt material in m must be one
+// captured for this case, and captured ones m does not name are kept, after
+// those m lists, so m's order is the case's order.
+func (s *Store) SaveCase(m wire.Manifest) error {
+	if !wire.ValidCaseID(m.ID) {
+		return fmt.Errorf("save case: invalid case id %q", m.ID)
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		rec, old, err := s.getCase(tx, m.ID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			rec = caseRecord{State: StateDraft, Created: time.Now()}
+		case err != nil:
+			return err
+		case rec.State != StateDraft:
+			return fmt.Errorf("save case %s: it is %s; only a draft can change", m.ID, rec.State)
+		}
+		captured := map[string]string{}
+		for _, mr := range old.Materials {
+			if !mr.Exempt {
+				captured[mr.Code] = mr.SHA256
+			}
+		}
+		var materials []wire.MaterialRef
+		named := map[string]bool{}
+		for _, mr := range m.Materials {
+			if !mr.Exempt && captured[mr.Code] != mr.SHA256 {
+				return fmt.Errorf("save case %s: material %s (sha256 %q) was not captured for this case; capture it first", m.ID, mr.Code, mr.SHA256)
+			}
+			named[mr.Code] = !mr.Exempt
+			materials = append(materials, mr)
+		}
+		for _, mr := range old.Materials {
+			if !mr.Exempt && !named[mr.Code] {
+				materials = append(materials, mr)
+			}
+		}
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = rec.Created
+		}
+		m.Materials = materials
+		return s.putCase(tx, m, rec)
+	})
+}
+
+// Capture stores data as the material m of the draft caseID and returns its
+// SHA-256. In one transaction it stores the sealed blob, adds (or, for a
+// code already captured, replaces) the material in the draft and adds the
+// outbox entry that will send it. Before that it checks free disk space and
+// refuses with an error wrapping ErrDiskFull, leaving the store as it was.
+func (s *Store) Capture(caseID string, m wire.MaterialRef, data []byte) (string, error) {
+	if m.Code == "" || m.Exempt {
+		return "", fmt.Errorf("capture into case %s: material needs a code and must not be exempt (code %q, exempt %v)", caseID, m.Code, m.Exempt)
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	m.SHA256, m.Size = hash, int64(len(data))
+	sealed, err := s.c.seal(data, recordAD(bucketBlobs, hash))
+	if err != nil {
+		return "", err
+	}
+	if err := s.checkDisk(len(sealed)); err != nil {
+		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		rec, man, err := s.getCase(tx, caseID)
+		if err != nil {
+			return err
+		}
+		if rec.State != StateDraft {
+			return fmt.Errorf("case %s is %s; materials can be captured only into a draft", caseID, rec.State)
+		}
+		blobs := tx.Bucket(bucketBlobs)
+		if blobs.Get([]byte(hash)) == nil {
+			if err := blobs.Put([]byte(hash), sealed); err != nil {
+				return err
+			}
+		}
+		replaced := ""
+		i := 0
+		for ; i < len(man.Materials); i++ {
+			if man.Materials[i].Code == m.Code && !man.Materials[i].Exempt {
+				replaced = man.Materials[i].SHA256
+				break
+			}
+		}
+		if i == len(man.Materials) {
+			man.Materials = append(man.Materials, m)
+		} else {
+			man.Materials[i] = m
+		}
+		out := tx.Bucket(bucketOutbox)
+		if err := out.Put(append(blobEntryPrefix(caseID), hash...), nil); err != nil {
+			return err
+		}
+		if replaced != "" && replaced != hash && !usesBlob(man, replaced) {
+			if err := out.Delete(append(blobEntryPrefix(caseID), replaced...)); err != nil {
+				return err
+			}
+			if err := dropUnreferenced(tx, []string{replaced}); err != nil {
+				return err
+			}
+		}
+		return s.putCase(tx, man, rec)
+	})
+	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, ErrDiskFull) {
+		err = fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
+	}
+	return hash, nil
+}
+
+func usesBlob(m wire.Manifest, hash string) bool {
+	for _, mr := range m.Materials {
+		if mr.SHA256 == hash && !mr.Exempt {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDisk refuses a write of n bytes that would leave less than the disk
+// margin free. bbolt copies pages on write, so twice n is what is needed.
+func (s *Store) checkDisk(n int) error {
+	free, err := diskFree(s.dir)
+	if err != nil {
+		return fmt.Errorf("check free space on %s: %w", s.dir, err)
+	}
+	margin, err := s.DiskMargin()
+	if err != nil {
+		return err
+	}
+	need := margin + 2*uint64(n)
+	if free < need {
+		return fmt.Errorf("%w: %d bytes free on %s, need %d (%d for the material, %d margin); free space or compact the store",
+			ErrDiskFull, free, s.dir, need, 2*uint64(n), margin)
+	}
+	return nil
+}
+
+// Submit marks the draft caseID ready and enqueues its manifest in the
+// outbox, in one transaction. Submitting a case already submitted does
+// nothing, so a double tap on the kiosk is harmless.
+func (s *Store) Submit(caseID string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		rec, man, err := s.getCase(tx, caseID)
+		if err != nil {
+			return fmt.Errorf("submit case %s: %w", caseID, err)
+		}
+		if rec.State != StateDraft {
+			return nil
+		}
+		out := tx.Bucket(bucketOutbox)
+		seq, err := out.NextSequence()
+		if err != nil {
+			return err
+		}
+		key := binary.BigEndian.AppendUint64([]byte{outboxManifest}, seq)
+		if err := out.Put(key, []byte(caseID)); err != nil {
+			return err
+		}
+		rec.State, rec.Submitted = StatePending, time.Now()
+		if err := s.putCase(tx, man, rec); err != nil {
+			return err
+		}
+		return s.logEvent(tx, EventSubmitted, caseID, fmt.Sprintf("%d materials", len(man.Materials)))
+	})
+}
+
+// DiscardCase deletes the draft caseID and the blobs only it used: the
+// kiosk's idle wipe of an abandoned session (S19).
+func (s *Store) DiscardCase(caseID string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		rec, _, err := s.getCase(tx, caseID)
+		if err != nil {
+			return fmt.Errorf("discard case %s: %w", caseID, err)
+		}
+		if rec.State != StateDraft {
+			return fmt.Errorf("discard case %s: it is %s; only a draft can be discarded", caseID, rec.State)
+		}
+		if err := tx.Bucket(bucketCases).Delete([]byte(caseID)); err != nil {
+			return err
+		}
+		return dropBlobEntries(tx, caseID)
+	})
+}
+
+// CaseState returns where caseID is; an error wrapping ErrNotFound when the
+// store does not hold it (never made, discarded, or purged).
+func (s *Store) CaseState(caseID string) (State, error) {
+	var st State
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketCases).Get([]byte(caseID))
+		if v == nil {
+			return fmt.Errorf("case %s: %w", caseID, ErrNotFound)
+		}
+		var rec caseRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode case %s: %w", caseID, err)
+		}
+		st = rec.State
+		return nil
+	})
+	return st, err
+}
+
+// Case returns the manifest of caseID as stored.
+func (s *Store) Case(caseID string) (wire.Manifest, error) {
+	var m wire.Manifest
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		_, m, err = s.getCase(tx, caseID)
+		return err
+	})
+	return m, err
+}
+
+func (s *Store) getCase(tx *bbolt.Tx, id string) (caseRecord, wire.Manifest, error) {
+	var rec caseRecord
+	var m wire.Manifest
+	v := tx.Bucket(bucketCases).Get([]byte(id))
+	if v == nil {
+		return rec, m, fmt.Errorf("case %s: %w", id, ErrNotFound)
+	}
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return rec, m, fmt.Errorf("decode case %s: %w", id, err)
+	}
+	plain, err := s.c.open(rec.Manifest, recordAD(bucketCases, id))
+	if err != nil {
+		return rec, m, err
+	}
+	if err := json.Unmarshal(plain, &m); err != nil {
+		return rec, m, fmt.Errorf("decode manifest of case %s: %w", id, err)
+	}
+	return rec, m, nil
+}
+
+func (s *Store) putCase(tx *bbolt.Tx, m wire.Manifest, rec caseRecord) error {
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if rec.Manifest, err = s.c.seal(plain, recordAD(bucketCases, m.ID)); err != nil {
+		return err
+	}
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketCases).Put([]byte(m.ID), v)
+}
+
+// dropBlobEntries removes the outbox blob entries of caseID and the blobs
+// no other case still holds.
+func dropBlobEntries(tx *bbolt.Tx, caseID string) error {
+	prefix := blobEntryPrefix(caseID)
+	c := tx.Bucket(bucketOutbox).Cursor()
+	var hashes []string
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		hashes = append(hashes, string(k[len(prefix):]))
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return dropUnreferenced(tx, hashes)
+}
+
+// dropUnreferenced deletes those of hashes that no outbox blob entry names.
+// The outbox holds only what is not yet sent, so the scan stays short.
+func dropUnreferenced(tx *bbolt.Tx, hashes []string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	held := map[string]bool{}
+	c := tx.Bucket(bucketOutbox).Cursor()
+	for k, _ := c.Seek([]byte{outboxBlob}); k != nil && k[0] == outboxBlob; k, _ = c.Next() {
+		if i := bytes.IndexByte(k, 0); i > 0 {
+			held[string(k[i+1:])] = true
+		}
+	}
+	blobs := tx.Bucket(bucketBlobs)
+	for _, h := range hashes {
+		if !held[h] {
+			if err := blobs.Delete([]byte(h)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,12 @@
+package store
+
+import "syscall"
+
+// diskFree returns the bytes available to this process on dir's filesystem.
+func diskFree(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}

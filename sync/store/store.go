@@ -1,0 +1,256 @@
+// Package store is the appliance's local store: one bbolt file holding the
+// case drafts, the captured materials (blobs), the outbox the uploader works
+// and a small event log (D3, D5).
+//
+// Every captured material is committed here, encrypted, in the same
+// transaction as the outbox entry that will send it, before anything else
+// happens to it. Personal data (the case manifest with the applicant's name
+// and ID number) and blob bytes are sealed with AES-256-GCM; the key lives in
+// a key file beside the configuration, never in the database (S19).
+//
+// IMPORTANT: bbolt lets one process hold the file; a second Open waits one
+// second and then fails. The file never shrinks by itself: Compact it.
+package store
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// KeySize is the length of the store key in bytes (AES-256).
+const KeySize = 32
+
+var (
+	// ErrDiskFull is wrapped by a Capture refused for lack of disk space.
+	ErrDiskFull = errors.New("disk full")
+	// ErrWrongKey is wrapped when the key does not open the store.
+	ErrWrongKey = errors.New("wrong store key")
+	// ErrNotFound is wrapped when a case or blob is not in the store.
+	ErrNotFound = errors.New("not found")
+)
+
+// Bucket names. The meta bucket holds the schema version and the key check
+// value; the others are created by migration 1.
+var (
+	bucketMeta     = []byte("meta")
+	bucketCases    = []byte("cases")
+	bucketBlobs    = []byte("blobs")
+	bucketOutbox   = []byte("outbox")
+	bucketEvents   = []byte("events")
+	bucketSettings = []byte("settings")
+
+	metaSchema   = []byte("schema")
+	metaKeyCheck = []byte("keycheck")
+)
+
+// keyCheckText is sealed under the key when the store is created; opening
+// it proves a later key is the same one.
+const keyCheckText = "yici store key check"
+
+// migrations bring a store from schema version i to i+1 (index i). Append
+// only: a released store's version counts the ones already applied.
+var migrations = []func(tx *bbolt.Tx) error{
+	func(tx *bbolt.Tx) error { // 1: the initial buckets
+		for _, b := range [][]byte{bucketCases, bucketBlobs, bucketOutbox, bucketEvents, bucketSettings} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// Store is an open local store. Its methods are safe for concurrent use.
+type Store struct {
+	db  *bbolt.DB
+	c   sealer
+	dir string // where the file lives, for the free-space check
+}
+
+// Open opens or creates the store at path, sealed under key (KeySize bytes).
+// A key other than the one the store was created with fails with an error
+// wrapping ErrWrongKey; nothing is changed then.
+func Open(path string, key []byte) (*Store, error) {
+	c, err := newSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: in use by another process", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, c: c, dir: filepath.Dir(path)}
+	if err := db.Update(s.prepare); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// prepare checks the key and brings the schema up to date, in one
+// transaction so that a wrong key changes nothing.
+func (s *Store) prepare(tx *bbolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	if check := meta.Get(metaKeyCheck); check != nil {
+		if _, err := s.c.open(check, metaKeyCheck); err != nil {
+			return fmt.Errorf("%w: the key does not open this store, so its %d stored materials cannot be decrypted; restore the key file it was created with",
+				ErrWrongKey, countKeys(tx, bucketBlobs))
+		}
+	} else {
+		sealed, err := s.c.seal([]byte(keyCheckText), metaKeyCheck)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(metaKeyCheck, sealed); err != nil {
+			return err
+		}
+	}
+	var version uint64
+	if v := meta.Get(metaSchema); v != nil {
+		version = binary.BigEndian.Uint64(v)
+	}
+	if version > uint64(len(migrations)) {
+		return fmt.Errorf("store schema version %d is newer than this program knows (%d); run a newer yici", version, len(migrations))
+	}
+	for i := version; i < uint64(len(migrations)); i++ {
+		if err := migrations[i](tx); err != nil {
+			return fmt.Errorf("migrate store schema to version %d: %w", i+1, err)
+		}
+	}
+	return meta.Put(metaSchema, binary.BigEndian.AppendUint64(nil, uint64(len(migrations))))
+}
+
+func countKeys(tx *bbolt.Tx, bucket []byte) int {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return 0
+	}
+	return b.Stats().KeyN
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// LoadOrCreateKey reads the key file at path, or creates it (mode 0600) with
+// a fresh random key when it does not exist. Use OpenWithKeyFile where a
+// store may already exist: a key made afresh for it would fail with
+// ErrWrongKey, and OpenWithKeyFile says more plainly what is wrong.
+func LoadOrCreateKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != KeySize {
+			return nil, fmt.Errorf("key file %s holds %d bytes, want %d", path, len(key), KeySize)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read key file: %w", err)
+	}
+	key = make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("make key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
+	}
+	_, err = f.Write(key)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("write key file %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// OpenWithKeyFile opens the store at dbPath with the key in keyPath. The key
+// file is created only when the store holds nothing yet: a missing key file
+// beside a store with data is an error, never a silent re-keying.
+func OpenWithKeyFile(dbPath, keyPath string) (*Store, error) {
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		materials, cases, err := countStored(dbPath)
+		if err != nil {
+			return nil, err
+		}
+		if materials+cases > 0 {
+			return nil, fmt.Errorf("key file %s missing: the %d stored materials (%d cases) in %s cannot be decrypted; restore the key",
+				keyPath, materials, cases, dbPath)
+		}
+	}
+	key, err := LoadOrCreateKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	return Open(dbPath, key)
+}
+
+// countStored counts blobs and cases in the store at path without a key; a
+// store that does not exist holds nothing.
+func countStored(path string) (materials, cases int, err error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, nil
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return 0, 0, fmt.Errorf("open store %s to count its contents: %w", path, err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bbolt.Tx) error {
+		materials, cases = countKeys(tx, bucketBlobs), countKeys(tx, bucketCases)
+		return nil
+	})
+	return materials, cases, err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Compact writes a compacted copy of the store to dst, which must not exist.
+// The copy is sealed under the same key. For hall IT: bbolt files never
+// shrink on their own after cases are purged.
+func (s *Store) Compact(dst string) error {
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("compact store to %s: file exists", dst)
+	}
+	out, err := bbolt.Open(dst, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("compact store to %s: %w", dst, err)
+	}
+	err = bbolt.Compact(out, s.db, 64<<20)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("compact store to %s: %w", dst, err)
+	}
+	return nil
+}
