@@ -1,0 +1,25 @@
+package uploader
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"yici/sync/wire"
+)
+
+// Cases lists the cases the platform holds, newest first (the desk's inbox).
+func (c *Client) Cases(ctx context.Context) ([]wire.CaseSummary, error) {
+	var out []wire.CaseSummary
+	err := c.do(ctx, http.MethodGet, "/v1/cases", nil, "application/json", &out)
+	return out, err
+}
+
+// Case fetches one case's manifest.
+func (c *Client) Case(ctx context.Context, id string) (*wire.Manifest, error) {
+	var m wire.Manifest
+	if err := c.do(ctx, http.MethodGet, "/v1/cases/"+url.PathEscape(id), nil, "application/json", &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}

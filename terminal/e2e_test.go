@@ -1,0 +1,328 @@
+package terminal
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"image/png"
+	"io"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+	"github.com/makiuchi-d/gozxing"
+	zxqr "github.com/makiuchi-d/gozxing/qrcode"
+
+	"yici/assets"
+	"yici/drivers/docscan"
+	"yici/drivers/idcard"
+	"yici/drivers/printer"
+	"yici/drivers/serialport"
+	"yici/drivers/sim"
+	"yici/sync/catalog"
+	"yici/sync/platform"
+	"yici/sync/store"
+	"yici/sync/uploader"
+)
+
+// zhang is invented; the ID number's check digit is valid.
+var zhang = idcard.Card{
+	Type: idcard.Resident, Name: "张三", Gender: "男", Nation: "汉", Birth: "19880504",
+	Address: "辽宁省大连市中山区示例街道幸福路12号", IDNumber: "21020219880504123X",
+	Authority: "大连市公安局中山分局", ValidFrom: "20180504", ValidTo: "20380504",
+}
+
+// hall is one kiosk with real serial I/O to simulated devices, a real
+// encrypted store and a platform on loopback.
+type hall struct {
+	k      *Kiosk
+	w      fyne.Window
+	card   *sim.IDCard
+	prn    *sim.Printer
+	st     *store.Store
+	pst    *platform.BoltStorage
+	client *uploader.Client
+}
+
+func newHall(t *testing.T, dir string) *hall {
+	t.Helper()
+	h := &hall{}
+	var err error
+	if h.card, err = sim.NewIDCard(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.card.Close() })
+	if h.prn, err = sim.NewPrinter(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.prn.Close() })
+	cport, err := serialport.Open(h.card.Path(), serialport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cport.Close() })
+	pport, err := serialport.Open(h.prn.Path(), serialport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pport.Close() })
+
+	if h.pst, err = platform.OpenBolt(filepath.Join(dir, "platform")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.pst.Close() })
+	srv := platform.New(h.pst, platform.Options{})
+	tok, err := srv.Enrol("DL01", "K01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	h.client = &uploader.Client{BaseURL: hs.URL, Token: tok}
+
+	if h.st, err = store.OpenWithKeyFile(filepath.Join(dir, "kiosk.db"), filepath.Join(dir, "kiosk.key")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.st.Close() })
+	cat, err := catalog.Decode(bytes.NewReader(assets.SampleCatalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	test.NewTempApp(t)
+	h.w = test.NewTempWindow(t, nil)
+	h.w.Resize(fyne.NewSize(1024, 768))
+	h.k = New(Config{
+		Hall: "示例政务服务中心", Terminal: "K01", Catalog: cat, Store: h.st,
+		Reader: idcard.New(cport, nil), Scanner: docscan.Simulated{Title: "居民身份证"},
+		Printer: printer.New(pport, printer.Options{Settle: 50 * time.Millisecond}),
+		QueryURL: "https://yici.example/q/", IdleTimeout: time.Minute,
+	}, h.w)
+	return h
+}
+
+// button finds the button whose text contains label under o.
+func button(t *testing.T, o fyne.CanvasObject, label string) *widget.Button {
+	t.Helper()
+	var found *widget.Button
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch v := o.(type) {
+		case *widget.Button:
+			if found == nil && strings.Contains(v.Text, label) {
+				found = v
+			}
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	if found == nil {
+		t.Fatalf("no button %q on the %s screen", label, "current")
+	}
+	return found
+}
+
+func waitScreen(t *testing.T, k *Kiosk, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var got string
+		fyne.DoAndWait(func() { got = k.Screen() })
+		if got == want {
+			return
+		}
+	}
+	t.Fatalf("screen is %s, want %s", k.Screen(), want)
+}
+
+func decodeQR(t *testing.T, pngBytes []byte) string {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(pngBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		t.Fatalf("no QR code in the printed receipt: %v", err)
+	}
+	return res.GetText()
+}
+
+// TestVisitEndToEnd walks the skeleton's slice: the card is read over a
+// serial port, the greeting is masked, a material is scanned into the
+// encrypted store, the receipt's QR decodes from the printed picture, and
+// the uploader puts the case on the platform once.
+func TestVisitEndToEnd(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.k.Run(ctx)
+
+	h.card.Place(zhang)
+	waitScreen(t, h.k, "items")
+	if got, want := h.k.greeting.Text, "您好，张*（2102**********123X）"; got != want {
+		t.Errorf("greeting %q, want %q", got, want)
+	}
+	test.Tap(button(t, h.k.itemGrid, "居民身份证换领"))
+	waitScreen(t, h.k, "materials")
+	if !h.k.submitBtn.Disabled() {
+		t.Error("submit is enabled before any material is scanned")
+	}
+	test.Tap(button(t, h.k.matList, "扫描"))
+	if !h.k.sess.captured["M-ID-OLD"] {
+		t.Fatalf("first material not captured; message: %q", h.k.message.Text)
+	}
+	caseID := h.k.sess.caseID
+	test.Tap(h.k.submitBtn)
+	waitScreen(t, h.k, "done")
+	if st, _ := h.st.CaseState(caseID); st != store.StatePending {
+		t.Errorf("case state %s before the upload, want pending", st)
+	}
+	h.k.tick()
+	if !strings.Contains(h.k.doneSync.Text, "待上传") {
+		t.Errorf("done screen says %q before the upload, want 待上传", h.k.doneSync.Text)
+	}
+
+	// The receipt: decoded from what the printer received.
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer rcancel()
+	rec, err := h.prn.Next(rctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, l := range rec.Lines {
+		text.WriteString(l.Text + "\n")
+	}
+	for _, want := range []string{"受理回执", "张*", "2102**********123X", "居民身份证换领", caseID} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("receipt lacks %q:\n%s", want, text.String())
+		}
+	}
+	if strings.Contains(text.String(), zhang.IDNumber) {
+		t.Error("receipt shows the unmasked ID number")
+	}
+	pic, err := rec.PNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := decodeQR(t, pic), "https://yici.example/q/"+caseID; got != want {
+		t.Errorf("receipt QR %q, want %q", got, want)
+	}
+
+	// The upload: once, byte-identical.
+	if err := uploader.New(h.st, h.client, uploader.Options{}).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.k.tick()
+	if !strings.Contains(h.k.doneSync.Text, "已上传") {
+		t.Errorf("done screen says %q after the upload, want 已上传", h.k.doneSync.Text)
+	}
+	c, err := h.pst.GetCase(ctx, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Manifest
+	if m.Applicant.IDNumber != zhang.IDNumber || len(m.Materials) != 1 || m.Materials[0].Code != "M-ID-OLD" || m.CatalogRevision != 1 {
+		t.Fatalf("platform holds %+v", m.Materials)
+	}
+	page, _ := docscan.Simulated{Title: "居民身份证"}.Scan(ctx, docscan.Options{})
+	sum := sha256.Sum256(page[0].PNG)
+	if m.Materials[0].SHA256 != hex.EncodeToString(sum[:]) {
+		t.Error("platform's blob hash differs from the scanned page")
+	}
+	rc, err := h.pst.OpenBlob(ctx, m.Materials[0].SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, page[0].PNG) {
+		t.Error("platform's blob bytes differ from the scanned page")
+	}
+
+	test.Tap(button(t, h.k.done, "完成"))
+	if h.k.Screen() != "welcome" || h.k.sess != nil || h.k.greeting.Text != "" {
+		t.Error("finish did not wipe the visit")
+	}
+}
+
+// TestSubmittedCaseSurvivesRestart: a case submitted while the platform
+// cannot be reached is still in the store after the kiosk's store is
+// closed and reopened, and is then sent once.
+func TestSubmittedCaseSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	h := newHall(t, dir)
+	h.k.identified(&zhang)
+	if err := h.k.PickItem("RS-0201"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
+		t.Fatal(err)
+	}
+	id := h.k.sess.caseID
+	h.k.Submit()
+	h.st.Close()
+
+	st, err := store.OpenWithKeyFile(filepath.Join(dir, "kiosk.db"), filepath.Join(dir, "kiosk.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, _, _ := st.Pending(); n != 1 {
+		t.Fatalf("%d cases pending after restart, want 1", n)
+	}
+	up := uploader.New(st, h.client, uploader.Options{})
+	for i := 0; i < 2; i++ { // a second drain finds nothing more to send
+		if err := up.Drain(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases, err := h.pst.ListCases(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 1 || cases[0].Manifest.ID != id {
+		t.Fatalf("platform holds %d cases, want exactly %s", len(cases), id)
+	}
+}
+
+// TestIdleWipes: an untouched visit is wiped, with a countdown shown first.
+func TestIdleWipes(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	now := time.Now()
+	h.k.cfg.Now = func() time.Time { return now }
+	h.k.identified(&zhang)
+	if err := h.k.PickItem("GA-0101"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
+		t.Fatal(err)
+	}
+	id := h.k.sess.caseID
+	now = now.Add(h.k.cfg.IdleTimeout - 10*time.Second)
+	h.k.tick()
+	if !strings.Contains(h.k.countdown.Text, "10 秒") {
+		t.Errorf("countdown %q, want 10 秒", h.k.countdown.Text)
+	}
+	now = now.Add(11 * time.Second)
+	h.k.tick()
+	if h.k.Screen() != "welcome" || h.k.sess != nil || h.k.greeting.Text != "" {
+		t.Error("idle visit not wiped")
+	}
+	if _, err := h.st.CaseState(id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unsubmitted case after the wipe: state err %v, want ErrNotFound", err)
+	}
+}

@@ -1,0 +1,163 @@
+// Package terminal is the self-service kiosk (自助终端): a citizen places an
+// ID card, picks a service item, scans the materials the platform does not
+// already hold, and takes a printed receipt. Everything captured is durable
+// in the local store before the screen moves on (D3); the uploader sends it.
+//
+// Screens are built once and reused, never rebuilt per session: calling
+// SetContent over and over leaks on long-running devices (fyne-io/fyne#3818).
+package terminal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"yici/drivers/docscan"
+	"yici/drivers/idcard"
+	"yici/drivers/printer"
+	"yici/sync/catalog"
+	"yici/sync/mask"
+	"yici/sync/store"
+	"yici/sync/wire"
+)
+
+// CardReader reads the resident ID card on the reader, or returns an error
+// wrapping idcard.ErrNoCard when none is there.
+type CardReader interface {
+	ReadCard(ctx context.Context) (*idcard.Card, error)
+}
+
+// Printer prints an ESC/POS document and reports failure, never a silent
+// half print.
+type Printer interface {
+	Print(ctx context.Context, doc []byte) error
+}
+
+// Store is what the kiosk needs of the local store: each call is durable
+// when it returns.
+type Store interface {
+	SaveCase(m wire.Manifest) error
+	Capture(caseID string, ref wire.MaterialRef, data []byte) (sha256 string, err error)
+	Submit(caseID string) error
+	DiscardCase(caseID string) error
+	CaseState(caseID string) (store.State, error)
+	Pending() (n int, oldest time.Time, err error)
+}
+
+// Config is everything a kiosk is made of.
+type Config struct {
+	Hall, Terminal string
+	Catalog        *catalog.Catalog
+	Store          Store
+	Reader         CardReader
+	Scanner        docscan.Scanner
+	Printer        Printer
+	Kick           func() // wakes the uploader after a submission; may be nil
+	QueryURL       string // the receipt's QR code is QueryURL + case id
+	IdleTimeout    time.Duration
+	Scale          float32 // type size: 1.5 by default (24 px body text), 2 in elder mode
+	Now            func() time.Time
+}
+
+// session is one citizen's visit; wiped whole on Home, on finish and on idle.
+type session struct {
+	card     *idcard.Card
+	item     *catalog.Item
+	caseID   string
+	captured map[string]bool // material code → stored
+}
+
+func (c *Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// newCaseID makes an id unique per terminal without a round trip: the
+// terminal name, the time to the second, and 4 random bytes.
+func newCaseID(terminal string, t time.Time) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%s", terminal, t.Format("20060102-150405"), hex.EncodeToString(b[:]))
+}
+
+// startCase records the case draft before any material is scanned, so a
+// crash after the first capture still leaves a complete, sendable record.
+func (k *Kiosk) startCase(it *catalog.Item) error {
+	s := k.sess
+	s.item = it
+	s.caseID = newCaseID(k.cfg.Terminal, k.cfg.now())
+	s.captured = map[string]bool{}
+	return k.cfg.Store.SaveCase(wire.Manifest{
+		ID:              s.caseID,
+		Terminal:        k.cfg.Terminal,
+		CatalogRevision: k.cfg.Catalog.Revision,
+		Items:           []string{it.Code},
+		Applicant:       wire.Applicant{Name: s.card.Name, IDNumber: s.card.IDNumber},
+		CreatedAt:       k.cfg.now().UTC(),
+	})
+}
+
+// scan captures one material: the scanner's first page goes to the store
+// with its outbox entry in one transaction.
+func (k *Kiosk) scan(ctx context.Context, m catalog.Material) error {
+	pages, err := k.cfg.Scanner.Scan(ctx, docscan.Options{MaxPages: 1})
+	if err != nil {
+		return err
+	}
+	if len(pages) == 0 {
+		return errors.New("扫描仪没有送出页面 / the scanner returned no page")
+	}
+	ref := wire.MaterialRef{Code: m.Code, Name: m.Name, ContentType: "image/png"}
+	if _, err := k.cfg.Store.Capture(k.sess.caseID, ref, pages[0].PNG); err != nil {
+		return err
+	}
+	k.sess.captured[m.Code] = true
+	return nil
+}
+
+// missing lists the required materials not yet handed in.
+func (s *session) missing() []catalog.Material {
+	var out []catalog.Material
+	for _, m := range s.item.Materials {
+		if m.Required && !s.captured[m.Code] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// printReceipt prints the acceptance receipt: masked applicant, the item,
+// each material's state, and a QR code to follow the case and rate it (S17).
+func (k *Kiosk) printReceipt() error {
+	s := k.sess
+	var mats []printer.ReceiptMaterial
+	for _, m := range s.item.Materials {
+		st := printer.MaterialPending
+		if s.captured[m.Code] {
+			st = printer.MaterialReceived
+		}
+		mats = append(mats, printer.ReceiptMaterial{Name: m.Name, State: st})
+	}
+	doc, err := printer.Receipt(printer.ReceiptData{
+		Hall:      k.cfg.Hall,
+		CaseNo:    s.caseID,
+		Time:      k.cfg.now(),
+		Applicant: mask.Name(s.card.Name),
+		IDNumber:  mask.ID(s.card.IDNumber),
+		Items:     []string{s.item.Name},
+		Materials: mats,
+		QR:        k.cfg.QueryURL + s.caseID,
+		Footer:    []string{"待补材料请于承诺时限内补交", "咨询电话 " + s.item.Contact},
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return k.cfg.Printer.Print(ctx, doc.Bytes())
+}

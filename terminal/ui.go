@@ -1,0 +1,443 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	yicitheme "yici/assets/theme"
+	"yici/drivers/idcard"
+	"yici/sync/catalog"
+	"yici/sync/mask"
+	"yici/sync/store"
+)
+
+// itemsPerPage keeps every item button large enough to hit with a finger;
+// finger drags do not scroll in Fyne (fyne-io/fyne#5755), so lists page.
+const itemsPerPage = 6
+
+// Kiosk is the kiosk window's content and the visit it serves.
+type Kiosk struct {
+	cfg  Config
+	win  fyne.Window
+	root *container.ThemeOverride // the kiosk's large type; see restyle
+
+	mu        sync.Mutex // guards sess and lastTouch against the polling goroutines
+	sess      *session
+	lastTouch time.Time
+
+	// Screens, built once.
+	welcome, items, materials, done fyne.CanvasObject
+	body                            *fyne.Container
+
+	greeting   *canvas.Text
+	itemGrid   *fyne.Container
+	page       int
+	pageLabel  *widget.Label
+	itemTitle  *canvas.Text
+	itemGuide  *widget.Label
+	matList    *fyne.Container
+	submitBtn  *widget.Button
+	doneTitle  *canvas.Text
+	doneDetail *widget.Label
+	doneSync   *widget.Label
+	status     *widget.Label
+	countdown  *widget.Label
+	message    *widget.Label
+}
+
+// New builds the kiosk's screens in w. Call Run to start reading cards.
+func New(cfg Config, w fyne.Window) *Kiosk {
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 2 * time.Minute
+	}
+	if cfg.Scale == 0 {
+		cfg.Scale = 1.5
+	}
+	k := &Kiosk{cfg: cfg, win: w}
+	k.build()
+	k.root = container.NewThemeOverride(k.content(), yicitheme.Theme{Scale: cfg.Scale})
+	w.SetContent(k.root)
+	return k
+}
+
+func bigText(s string, size float32) *canvas.Text {
+	t := canvas.NewText(s, theme.Color(theme.ColorNameForeground))
+	t.TextSize = size
+	t.Alignment = fyne.TextAlignCenter
+	return t
+}
+
+func (k *Kiosk) build() {
+	// Welcome: the only thing to do is place the card.
+	k.welcome = container.NewVBox(
+		layout.NewSpacer(),
+		bigText("请将身份证放在读卡区", 48),
+		bigText("Place your ID card on the reader", 24),
+		layout.NewSpacer(),
+		bigText("一次提交 · 免于重复 —— 政府已有的材料无需再交", 22),
+		layout.NewSpacer(),
+	)
+
+	// Items: paged grid of big buttons.
+	k.greeting = bigText("", 32)
+	k.itemGrid = container.NewGridWithColumns(2)
+	k.pageLabel = widget.NewLabel("")
+	prev := widget.NewButtonWithIcon("上一页", theme.NavigateBackIcon(), func() { k.touch(); k.showPage(k.page - 1) })
+	next := widget.NewButtonWithIcon("下一页", theme.NavigateNextIcon(), func() { k.touch(); k.showPage(k.page + 1) })
+	k.items = container.NewBorder(
+		container.NewVBox(k.greeting, bigText("请选择要办理的事项 / Choose a service", 24)),
+		container.NewHBox(prev, layout.NewSpacer(), k.pageLabel, layout.NewSpacer(), next),
+		nil, nil, k.itemGrid)
+
+	// Materials of the chosen item, with their review criteria (S4).
+	k.itemTitle = bigText("", 32)
+	k.itemGuide = widget.NewLabel("")
+	k.itemGuide.Wrapping = fyne.TextWrapWord
+	k.matList = container.NewVBox()
+	k.submitBtn = widget.NewButtonWithIcon("提交并打印回执 / Submit and print", theme.DocumentPrintIcon(), func() { k.touch(); k.submit() })
+	k.submitBtn.Importance = widget.HighImportance
+	k.materials = container.NewBorder(
+		container.NewVBox(k.itemTitle, k.itemGuide),
+		k.submitBtn, nil, nil, k.matList)
+
+	// Done: the receipt is printed; the status follows the upload.
+	k.doneTitle = bigText("已受理 · 回执已打印", 40)
+	k.doneDetail = widget.NewLabel("")
+	k.doneDetail.Alignment = fyne.TextAlignCenter
+	k.doneSync = widget.NewLabel("")
+	k.doneSync.Alignment = fyne.TextAlignCenter
+	finish := widget.NewButtonWithIcon("完成 / Finish", theme.ConfirmIcon(), func() { k.wipe() })
+	finish.Importance = widget.HighImportance
+	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, layout.NewSpacer(), finish)
+
+	k.status = widget.NewLabel("")
+	k.countdown = widget.NewLabel("")
+	k.message = widget.NewLabel("")
+	k.message.Wrapping = fyne.TextWrapWord
+	k.message.Importance = widget.DangerImportance
+	k.body = container.NewStack(k.welcome)
+}
+
+func (k *Kiosk) content() fyne.CanvasObject {
+	home := widget.NewButtonWithIcon("首页 / Home", theme.HomeIcon(), func() { k.wipe() })
+	back := widget.NewButtonWithIcon("返回 / Back", theme.NavigateBackIcon(), func() { k.touch(); k.back() })
+	help := widget.NewButtonWithIcon("找我办 / Help", theme.HelpIcon(), func() {
+		k.touch()
+		k.say("已呼叫工作人员，请稍候。 / A staff member is on the way.")
+	})
+	bar := container.NewHBox(back, home, layout.NewSpacer(), k.countdown, help)
+	band := canvas.NewRectangle(color.NRGBA{R: 0xC8, G: 0x1E, B: 0x1E, A: 0xFF})
+	title := canvas.NewText("一次办 Yici · "+k.cfg.Hall, color.White)
+	title.TextSize = 26
+	title.TextStyle.Bold = true
+	header := container.NewStack(band, container.NewPadded(title))
+	return container.NewBorder(
+		container.NewVBox(header, bar),
+		container.NewVBox(k.message, widget.NewSeparator(), k.status),
+		nil, nil, container.NewPadded(k.body))
+}
+
+func (k *Kiosk) show(screen fyne.CanvasObject) {
+	k.body.Objects = []fyne.CanvasObject{screen}
+	k.restyle()
+}
+
+// restyle gives widgets added since the last call the kiosk's theme: a
+// ThemeOverride only reaches the children it has seen (Fyne 2.7).
+func (k *Kiosk) restyle() { k.root.Refresh() }
+
+func (k *Kiosk) say(msg string) {
+	k.message.SetText(msg)
+}
+
+// touch restarts the idle timer; every button calls it.
+func (k *Kiosk) touch() {
+	k.mu.Lock()
+	k.lastTouch = k.cfg.now()
+	k.mu.Unlock()
+}
+
+// Run reads cards while the welcome screen is up, keeps the status line
+// current and wipes idle sessions, until ctx ends.
+func (k *Kiosk) Run(ctx context.Context) {
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		k.mu.Lock()
+		idle := k.sess == nil
+		k.mu.Unlock()
+		if idle {
+			k.pollCard(ctx)
+		}
+		fyne.DoAndWait(func() { k.tick() })
+	}
+}
+
+func (k *Kiosk) pollCard(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	card, err := k.cfg.Reader.ReadCard(rctx)
+	switch {
+	case errors.Is(err, idcard.ErrNoCard):
+		fyne.DoAndWait(func() { k.setDevice("读卡器正常") })
+	case err != nil:
+		msg := fmt.Sprintf("读卡器故障，请联系工作人员 / card reader fault: %v", err)
+		fyne.DoAndWait(func() { k.setDevice(msg) })
+	default:
+		fyne.DoAndWait(func() { k.identified(card) })
+	}
+}
+
+// Identified starts a visit for the person on the card.
+func (k *Kiosk) identified(card *idcard.Card) {
+	k.mu.Lock()
+	k.sess = &session{card: card}
+	k.mu.Unlock()
+	k.touch()
+	k.say("")
+	k.greeting.Text = fmt.Sprintf("您好，%s（%s）", mask.Name(card.Name), mask.ID(card.IDNumber))
+	k.greeting.Refresh()
+	k.showPage(0)
+	k.show(k.items)
+}
+
+func (k *Kiosk) showPage(p int) {
+	all := k.cfg.Catalog.Items
+	pages := (len(all) + itemsPerPage - 1) / itemsPerPage
+	if p < 0 || p >= pages {
+		return
+	}
+	k.page = p
+	objs := make([]fyne.CanvasObject, 0, itemsPerPage)
+	for i := p * itemsPerPage; i < len(all) && i < (p+1)*itemsPerPage; i++ {
+		it := &all[i]
+		b := widget.NewButton(it.Name, func() { k.touch(); k.pick(it) })
+		objs = append(objs, b)
+	}
+	k.itemGrid.Objects = objs
+	k.restyle()
+	k.pageLabel.SetText(fmt.Sprintf("第 %d / %d 页", p+1, pages))
+}
+
+func (k *Kiosk) pick(it *catalog.Item) {
+	if err := k.startCase(it); err != nil {
+		k.say("无法开始办件，请联系工作人员 / cannot start the case: " + err.Error())
+		return
+	}
+	k.itemTitle.Text = it.Name
+	k.itemTitle.Refresh()
+	k.itemGuide.SetText(fmt.Sprintf("承诺时限 %d 个工作日（法定 %d 日） · 收费：%s · 地点：%s · 咨询：%s",
+		it.PromisedDays, it.LegalDays, it.Fees, it.Place, it.Contact))
+	k.refreshMaterials()
+	k.show(k.materials)
+}
+
+// refreshMaterials redraws the material rows. The rows are rebuilt per item
+// (they differ in count), but the screen around them is reused.
+func (k *Kiosk) refreshMaterials() {
+	s := k.sess
+	rows := make([]fyne.CanvasObject, 0, len(s.item.Materials))
+	for _, m := range s.item.Materials {
+		m := m
+		var crit []string
+		for _, c := range m.Criteria {
+			crit = append(crit, c.Text)
+		}
+		name := widget.NewLabelWithStyle(m.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		rule := widget.NewLabel("审核准则：" + strings.Join(crit, "；"))
+		rule.Wrapping = fyne.TextWrapWord
+		var action fyne.CanvasObject
+		switch {
+		case s.captured[m.Code]:
+			action = widget.NewLabel("✓ 已收 / received")
+		default:
+			b := widget.NewButtonWithIcon("扫描 / Scan", theme.ContentAddIcon(), func() { k.touch(); k.scanMaterial(m) })
+			action = b
+		}
+		rows = append(rows, container.NewBorder(nil, nil, nil, action, container.NewVBox(name, rule)))
+	}
+	k.matList.Objects = rows
+	k.restyle()
+	k.submitBtn.Enable()
+	if len(s.captured) == 0 {
+		k.submitBtn.Disable()
+	}
+}
+
+func (k *Kiosk) scanMaterial(m catalog.Material) {
+	k.say("正在扫描，请稍候… / Scanning…")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := k.scan(ctx, m); err != nil {
+		k.say("扫描未成功，请重试或联系工作人员 / scan failed: " + err.Error())
+		return
+	}
+	k.say("")
+	k.refreshMaterials()
+}
+
+func (k *Kiosk) submit() {
+	s := k.sess
+	if err := k.cfg.Store.Submit(s.caseID); err != nil {
+		k.say("提交未成功，材料已保存，请联系工作人员 / submit failed, materials are kept: " + err.Error())
+		return
+	}
+	if k.cfg.Kick != nil {
+		k.cfg.Kick()
+	}
+	k.doneDetail.SetText("办件编号 Case " + s.caseID)
+	if err := k.printReceipt(); err != nil {
+		k.doneTitle.Text = "已受理 · 回执未打印"
+		k.say("回执打印失败，办件已受理，请到窗口领取回执 / receipt not printed: " + err.Error())
+	} else {
+		k.doneTitle.Text = "已受理 · 回执已打印"
+	}
+	k.doneTitle.Refresh()
+	k.show(k.done)
+	k.tick()
+}
+
+func (k *Kiosk) back() {
+	if k.sess == nil {
+		return
+	}
+	switch k.body.Objects[0] {
+	case k.materials:
+		k.show(k.items)
+	case k.items:
+		k.wipe()
+	}
+}
+
+// wipe ends the visit: everything personal leaves the screen and memory,
+// and a case left unsubmitted leaves the store with its scans (S19).
+func (k *Kiosk) wipe() {
+	k.mu.Lock()
+	s := k.sess
+	k.sess = nil
+	k.mu.Unlock()
+	if s != nil && s.caseID != "" {
+		if st, err := k.cfg.Store.CaseState(s.caseID); err == nil && st == store.StateDraft {
+			if err := k.cfg.Store.DiscardCase(s.caseID); err != nil {
+				k.say("未提交的材料未能清除，请联系工作人员 / could not discard the unsubmitted case: " + err.Error())
+			}
+		}
+	}
+	k.greeting.Text = ""
+	k.greeting.Refresh()
+	k.itemGrid.Objects = nil
+	k.matList.Objects = nil
+	k.doneDetail.SetText("")
+	k.doneSync.SetText("")
+	k.countdown.SetText("")
+	k.say("")
+	k.show(k.welcome)
+}
+
+func (k *Kiosk) setDevice(s string) {
+	if k.sess == nil && strings.HasPrefix(s, "读卡器故障") {
+		k.say(s)
+	} else if k.sess == nil {
+		k.say("")
+	}
+}
+
+// tick updates the status line and the idle countdown; on the UI thread.
+func (k *Kiosk) tick() {
+	n, oldest, err := k.cfg.Store.Pending()
+	switch {
+	case err != nil:
+		k.status.SetText("本地存储故障 / local store fault: " + err.Error())
+	case n == 0:
+		k.status.SetText("上传：全部已送达平台 / all sent")
+	default:
+		k.status.SetText(fmt.Sprintf("上传：%d 件待上传（最早 %s） / %d waiting", n, oldest.Local().Format("01-02 15:04"), n))
+	}
+	if k.sess == nil {
+		return
+	}
+	if k.body.Objects[0] == k.done {
+		st, err := k.cfg.Store.CaseState(k.sess.caseID)
+		switch {
+		case err != nil:
+			k.doneSync.SetText("上传状态未知 / upload state unknown: " + err.Error())
+		case st == store.StateSent:
+			k.doneSync.SetText("已上传至平台 / sent")
+		case st == store.StateFailed:
+			k.doneSync.SetText("平台拒收，请联系工作人员 / refused by the platform")
+		default:
+			k.doneSync.SetText("待上传（断网时自动重试） / pending")
+		}
+	}
+	left := k.cfg.IdleTimeout - k.cfg.now().Sub(k.lastTouch)
+	switch {
+	case left <= 0:
+		k.wipe()
+	case left <= 30*time.Second:
+		k.countdown.SetText(fmt.Sprintf("%d 秒后自动退出", int(left.Seconds())))
+	default:
+		k.countdown.SetText("")
+	}
+}
+
+// Screen names the screen on show: welcome, items, materials or done.
+func (k *Kiosk) Screen() string {
+	switch k.body.Objects[0] {
+	case k.items:
+		return "items"
+	case k.materials:
+		return "materials"
+	case k.done:
+		return "done"
+	}
+	return "welcome"
+}
+
+// The methods below do what the buttons do, for the demo's autoplay. Call
+// them on the UI thread (fyne.DoAndWait).
+
+// PickItem picks the catalogue item with this code, as its button does.
+func (k *Kiosk) PickItem(code string) error {
+	it, ok := k.cfg.Catalog.Item(code)
+	if !ok || k.sess == nil {
+		return fmt.Errorf("terminal: cannot pick %q on the %s screen", code, k.Screen())
+	}
+	k.touch()
+	k.pick(it)
+	return nil
+}
+
+// ScanMaterial scans the material with this code of the picked item.
+func (k *Kiosk) ScanMaterial(code string) error {
+	if k.sess == nil || k.sess.item == nil {
+		return fmt.Errorf("terminal: no item picked")
+	}
+	for _, m := range k.sess.item.Materials {
+		if m.Code == code {
+			k.touch()
+			k.scanMaterial(m)
+			return nil
+		}
+	}
+	return fmt.Errorf("terminal: item %s has no material %q", k.sess.item.Code, code)
+}
+
+// Submit submits the case and prints the receipt, as its button does.
+func (k *Kiosk) Submit() { k.touch(); k.submit() }
