@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"yici/desk"
+	"yici/drivers/sim"
+	"yici/terminal"
+)
+
+// play walks one visit through the demo as a citizen would, for machines
+// without a display (make run under Xvfb) and for the real-window test:
+// place the card, pick 居民身份证换领, scan the old card, submit, wait for
+// the upload (when online), then open the case at the desk. With shots set
+// it saves a screenshot of each step.
+func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, card *sim.IDCard, ap *appliance, p *panel, shots string, online bool) error {
+	var sh *shooter
+	if shots != "" {
+		sh = &shooter{dir: shots}
+		if err := sh.arrange(map[string][2]int{kioskTitle: {0, 0}, panelTitle: {1040, 0}, deskTitle: {0, 780}}); err != nil {
+			return err
+		}
+	}
+	shot := func(title, name string) error {
+		if sh == nil {
+			return nil
+		}
+		time.Sleep(700 * time.Millisecond) // let the frame after the change be drawn
+		return sh.window(title, name)
+	}
+	screen := func() string {
+		var s string
+		fyne.DoAndWait(func() { s = k.Screen() })
+		return s
+	}
+	waitFor := func(what string, ok func() bool) error {
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if ok() {
+				return nil
+			}
+		}
+		return fmt.Errorf("timed out waiting for %s", what)
+	}
+	do := func(f func() error) error {
+		var err error
+		fyne.DoAndWait(func() { err = f() })
+		return err
+	}
+
+	if err := waitFor("the welcome screen", func() bool { return screen() == "welcome" }); err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error { return shot(kioskTitle, "kiosk-1-welcome") },
+		func() error {
+			card.Place(demoPerson)
+			if err := waitFor("the card to be read", func() bool { return screen() == "items" }); err != nil {
+				return err
+			}
+			card.Lift()
+			return shot(kioskTitle, "kiosk-2-items")
+		},
+		func() error { return do(func() error { return k.PickItem("GA-0101") }) },
+		func() error { return shot(kioskTitle, "kiosk-3-materials") },
+		func() error { return do(func() error { return k.ScanMaterial("M-ID-OLD") }) },
+		func() error { return shot(kioskTitle, "kiosk-4-scanned") },
+		func() error { return do(func() error { k.Submit(); return nil }) },
+		func() error {
+			if !online {
+				return nil
+			}
+			return waitFor("the upload", func() bool { n, _, err := ap.store.Pending(); return err == nil && n == 0 })
+		},
+		func() error { return waitFor("the receipt", func() bool { return p.lastReceipt() != "" }) },
+		func() error { return shot(kioskTitle, "kiosk-5-done") },
+		func() error {
+			d.Refresh(ctx)
+			fyne.DoAndWait(d.SelectLatest)
+			return shot(deskTitle, "desk-1-case")
+		},
+		func() error { return shot(panelTitle, "devices-panel") },
+		func() error {
+			if sh == nil {
+				return nil
+			}
+			return sh.screen("hall")
+		},
+		func() error {
+			if sh == nil {
+				return nil
+			}
+			return copyFile(p.lastReceipt(), filepath.Join(shots, "receipt.png"))
+		},
+	}
+	for i, s := range steps {
+		if err := s(); err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
+	}
+	return nil
+}

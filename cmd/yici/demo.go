@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"yici/drivers/sim"
+	"yici/sync/platform"
+	"yici/sync/uploader"
+	"yici/terminal"
+)
+
+func demoMain(args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+	data := fs.String("data", filepath.Join(os.Getenv("HOME"), ".local/share/yici-demo"), "directory of the demo hall's data (delete it to start afresh)")
+	addr := fs.String("addr", "127.0.0.1:0", "address of the embedded platform")
+	autoplay := fs.Bool("autoplay", false, "play one visit by itself (for a machine without a display)")
+	shots := fs.String("shots", "", "save screenshots of each step here (needs X: xwininfo, xdotool, import)")
+	exit := fs.Bool("exit", false, "quit when the autoplay is done")
+	idle := fs.Duration("idle", 2*time.Minute, "wipe a kiosk visit after this long without a touch")
+	offline := fs.Bool("offline", false, "keep the uploader stopped, as if the network were down")
+	exitSent := fs.Bool("exit-when-sent", false, "quit once nothing waits in the outbox")
+	fs.Parse(args)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+
+	// The platform, embedded, on loopback.
+	pst, err := platform.OpenBolt(filepath.Join(*data, "platform"))
+	if err != nil {
+		return err
+	}
+	defer pst.Close()
+	srv := platform.New(pst, platform.Options{})
+	kioskToken, err := demoToken(srv, *data, "DL01", "K01")
+	if err != nil {
+		return err
+	}
+	deskToken, err := demoToken(srv, *data, "DL01", "W01")
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("platform: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	log.Printf("demo: platform at %s, data in %s", base, *data)
+
+	// Simulated devices on pseudo-terminals, driven through real serial ports.
+	card, err := sim.NewIDCard()
+	if err != nil {
+		return err
+	}
+	defer card.Close()
+	prn, err := sim.NewPrinter()
+	if err != nil {
+		return err
+	}
+	defer prn.Close()
+	log.Printf("demo: ID-card reader on %s, receipt printer on %s", card.Path(), prn.Path())
+
+	ap, err := openAppliance(filepath.Join(*data, "kiosk"), base, kioskToken)
+	if err != nil {
+		return err
+	}
+	defer ap.Close()
+	reader, err := ap.openReader(card.Path())
+	if err != nil {
+		return err
+	}
+	printer, err := ap.openPrinter(prn.Path())
+	if err != nil {
+		return err
+	}
+	if n, oldest, err := ap.store.Pending(); err == nil && n > 0 {
+		log.Printf("demo: %d case(s) left from an earlier run, waiting since %s, will be sent", n, oldest.Format(time.RFC3339))
+	}
+
+	a := newApp()
+	k, kw := kioskWindow(a, terminal.Config{
+		Hall: "大连市示例区政务服务中心", Terminal: "K01", Catalog: ap.cat, Store: ap.store,
+		Reader: reader, Scanner: scanner("sim"), Printer: printer, Kick: ap.up.Kick,
+		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
+	}, false)
+	d, dw := deskWindow(a, &uploader.Client{BaseURL: base, Token: deskToken}, ap.cat)
+	pan := newPanel(a, card, prn, filepath.Join(*data, "receipts"))
+
+	runBackground(ctx, k.Run,
+		func(ctx context.Context) { d.Run(ctx, 2*time.Second) },
+		pan.collectReceipts)
+	if !*offline {
+		go ap.up.Run(ctx)
+	}
+	if *exitSent {
+		go func() {
+			for {
+				n, _, err := ap.store.Pending()
+				if err == nil && n == 0 {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			log.Printf("demo: outbox empty, quitting")
+			fyne.Do(a.Quit)
+		}()
+	}
+	if *autoplay {
+		go func() {
+			err := play(ctx, k, d, card, ap, pan, *shots, !*offline)
+			if err != nil {
+				log.Printf("demo: autoplay: %v", err)
+			} else if *shots != "" {
+				log.Printf("demo: autoplay done; screenshots in %s", *shots)
+			}
+			if *exit {
+				if err != nil {
+					os.Exit(1)
+				}
+				fyne.Do(a.Quit)
+			}
+		}()
+	}
+	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
+	kw.SetMaster()
+	dw.Show()
+	pan.win.Show()
+	kw.ShowAndRun()
+	return nil
+}
+
+// demoToken enrols a demo terminal once and keeps its token in the data
+// directory, so a restarted demo is the same terminal.
+func demoToken(srv *platform.Server, dir, hall, name string) (string, error) {
+	path := filepath.Join(dir, name+".token")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	tok, err := srv.Enrol(hall, name)
+	if err != nil {
+		// The token file was lost: revoke the old credential, issue a new one.
+		if rerr := srv.Revoke(name); rerr != nil {
+			return "", errors.Join(err, rerr)
+		}
+		if tok, err = srv.Enrol(hall, name); err != nil {
+			return "", err
+		}
+	}
+	return tok, os.WriteFile(path, []byte(tok+"\n"), 0o600)
+}

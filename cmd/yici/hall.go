@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"yici/assets"
+	"yici/assets/theme"
+	"yici/desk"
+	"yici/drivers/docscan"
+	"yici/drivers/idcard"
+	"yici/drivers/printer"
+	"yici/drivers/serialport"
+	"yici/sync/catalog"
+	"yici/sync/store"
+	"yici/sync/uploader"
+	"yici/terminal"
+)
+
+// kioskTitle and deskTitle start with ASCII so screenshot tools can find
+// the windows by name.
+const (
+	kioskTitle = "Yici kiosk 自助终端"
+	deskTitle  = "Yici desk 综合窗口"
+)
+
+// appliance is what a kiosk runs on: its store, uploader and devices.
+type appliance struct {
+	store  *store.Store
+	up     *uploader.Uploader
+	client *uploader.Client
+	cat    *catalog.Catalog
+	closer []func() error
+}
+
+func (a *appliance) Close() {
+	for i := len(a.closer) - 1; i >= 0; i-- {
+		a.closer[i]()
+	}
+}
+
+// openAppliance opens the encrypted store in dir (key in dir/kiosk.key,
+// readable only by this user) and an uploader to the platform.
+func openAppliance(dir, platformURL, token string) (*appliance, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	st, err := store.OpenWithKeyFile(filepath.Join(dir, "kiosk.db"), filepath.Join(dir, "kiosk.key"))
+	if err != nil {
+		return nil, err
+	}
+	cat, err := catalog.Decode(bytes.NewReader(assets.SampleCatalog))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	c := &uploader.Client{BaseURL: platformURL, Token: token}
+	up := uploader.New(st, c, uploader.Options{
+		MinBackoff:   500 * time.Millisecond,
+		MaxBackoff:   30 * time.Second,
+		PollInterval: 10 * time.Second,
+		OnEvent: func(e uploader.Event) {
+			// Case ids carry no personal data, so the event can be logged.
+			log.Printf("upload: %s %s %d%% %s", e.Kind, e.Case, e.Percent, e.Reason)
+		},
+	})
+	return &appliance{store: st, up: up, client: c, cat: cat, closer: []func() error{st.Close}}, nil
+}
+
+// openReader opens the ID-card reader on port.
+func (a *appliance) openReader(port string) (*idcard.Reader, error) {
+	p, err := serialport.Open(port, serialport.Config{Baud: 115200})
+	if err != nil {
+		return nil, fmt.Errorf("ID-card reader: %w", err)
+	}
+	a.closer = append(a.closer, p.Close)
+	return idcard.New(p, nil), nil
+}
+
+// openPrinter opens the receipt printer on port.
+func (a *appliance) openPrinter(port string) (*printer.Printer, error) {
+	p, err := serialport.Open(port, serialport.Config{Baud: 115200})
+	if err != nil {
+		return nil, fmt.Errorf("receipt printer: %w", err)
+	}
+	a.closer = append(a.closer, p.Close)
+	return printer.New(p, printer.Options{}), nil
+}
+
+// scanner picks the document scanner: "sim" for the simulated one,
+// otherwise a SANE device name for scanimage -d.
+func scanner(name string) docscan.Scanner {
+	if name == "sim" || name == "" {
+		return docscan.Simulated{}
+	}
+	return docscan.SANE{Device: name}
+}
+
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("terminal token: %w (enrol with: yici-platform enrol --hall H --name N > %s)", err, path)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func newApp() fyne.App {
+	a := app.NewWithID("cn.yici.hall")
+	a.Settings().SetTheme(theme.Theme{Scale: 1})
+	return a
+}
+
+// kioskWindow makes the kiosk's window with the kiosk's large type.
+func kioskWindow(a fyne.App, cfg terminal.Config, fullscreen bool) (*terminal.Kiosk, fyne.Window) {
+	w := a.NewWindow(kioskTitle)
+	k := terminal.New(cfg, w)
+	w.Resize(fyne.NewSize(1024, 768))
+	w.SetFullScreen(fullscreen)
+	return k, w
+}
+
+func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Catalog) (*desk.Desk, fyne.Window) {
+	w := a.NewWindow(deskTitle)
+	d := desk.New(c, cat, w)
+	w.Resize(fyne.NewSize(880, 640))
+	return d, w
+}
+
+func runBackground(ctx context.Context, fs ...func(context.Context)) {
+	for _, f := range fs {
+		go f(ctx)
+	}
+}

@@ -1,0 +1,40 @@
+// Command yici is the hall appliance:
+//
+//	yici terminal   the self-service kiosk, on real or simulated devices
+//	yici desk       the comprehensive window's clerk
+//	yici demo       a whole hall on one machine: platform, simulated devices,
+//	                kiosk, desk and a device panel
+//
+// Run "yici CMD -h" for each command's flags.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "terminal":
+		err = terminalMain(os.Args[2:])
+	case "desk":
+		err = deskMain(os.Args[2:])
+	case "demo":
+		err = demoMain(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "yici %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|demo [flags]   (yici CMD -h for flags)")
+	os.Exit(2)
+}

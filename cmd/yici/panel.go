@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"yici/drivers/idcard"
+	"yici/drivers/sim"
+)
+
+const panelTitle = "Yici devices 设备模拟"
+
+// demoPerson is invented; the ID number has a valid GB 11643 check digit.
+var demoPerson = idcard.Card{
+	Type: idcard.Resident, Name: "张三", Gender: "男", Nation: "汉", Birth: "19880504",
+	Address: "辽宁省大连市中山区示例街道幸福路12号", IDNumber: "21020219880504123X",
+	Authority: "大连市公安局中山分局", ValidFrom: "20180504", ValidTo: "20380504",
+}
+
+// panel is the demo's stand-in for the hall's hardware: it places and lifts
+// the simulated ID card, sets printer faults, and shows the last receipt.
+type panel struct {
+	win     fyne.Window
+	card    *sim.IDCard
+	prn     *sim.Printer
+	dir     string
+	receipt *canvas.Image
+	info    *widget.Label
+
+	mu   sync.Mutex
+	last string // path of the last receipt PNG
+}
+
+func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, dir string) *panel {
+	p := &panel{win: a.NewWindow(panelTitle), card: card, prn: prn, dir: dir}
+	p.receipt = canvas.NewImageFromImage(nil)
+	p.receipt.FillMode = canvas.ImageFillContain
+	p.receipt.SetMinSize(fyne.NewSize(300, 420))
+	p.info = widget.NewLabel(fmt.Sprintf("读卡器 %s\n打印机 %s", card.Path(), prn.Path()))
+	var faults sim.PrinterFaults
+	setFault := func(f *bool) func(bool) {
+		return func(on bool) { *f = on; prn.SetFaults(faults) }
+	}
+	var cardFaults sim.Faults
+	p.win.SetContent(container.NewBorder(
+		container.NewVBox(
+			widget.NewLabelWithStyle("身份证读卡器 / ID-card reader", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			container.NewHBox(
+				widget.NewButton("放置身份证（张三）", func() { card.Place(demoPerson) }),
+				widget.NewButton("拿走身份证", card.Lift),
+				widget.NewCheck("拔出（无应答）", func(on bool) { cardFaults.Silent = on; card.SetFaults(cardFaults) })),
+			widget.NewLabelWithStyle("回执打印机 / receipt printer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			container.NewHBox(
+				widget.NewCheck("缺纸", setFault(&faults.PaperOut)),
+				widget.NewCheck("开盖", setFault(&faults.CoverOpen)),
+				widget.NewCheck("离线", setFault(&faults.Offline))),
+			p.info),
+		nil, nil, nil, p.receipt))
+	p.win.Resize(fyne.NewSize(560, 700))
+	return p
+}
+
+// collectReceipts renders every receipt the simulated printer cuts to a PNG
+// in dir and shows the newest.
+func (p *panel) collectReceipts(ctx context.Context) {
+	if err := os.MkdirAll(p.dir, 0o700); err != nil {
+		log.Printf("demo: receipts: %v", err)
+		return
+	}
+	for n := 1; ; n++ {
+		r, err := p.prn.Next(ctx)
+		if err != nil {
+			return
+		}
+		png, err := r.PNG()
+		if err != nil {
+			log.Printf("demo: render receipt: %v", err)
+			continue
+		}
+		path := filepath.Join(p.dir, fmt.Sprintf("receipt-%03d.png", n))
+		if err := os.WriteFile(path, png, 0o600); err != nil {
+			log.Printf("demo: save receipt: %v", err)
+		}
+		log.Printf("demo: receipt printed, saved as %s", path)
+		p.mu.Lock()
+		p.last = path
+		p.mu.Unlock()
+		fyne.Do(func() {
+			p.receipt.Resource = fyne.NewStaticResource(filepath.Base(path), png)
+			p.receipt.Image = nil
+			p.receipt.Refresh()
+		})
+	}
+}
+
+func (p *panel) lastReceipt() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}

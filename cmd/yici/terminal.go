@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"yici/terminal"
+)
+
+func terminalMain(args []string) error {
+	fs := flag.NewFlagSet("terminal", flag.ExitOnError)
+	data := fs.String("data", "/var/lib/yici", "directory of the encrypted local store and its key")
+	cardPort := fs.String("idcard", "/dev/ttyUSB0", "serial port of the GA 467 ID-card reader")
+	prnPort := fs.String("printer", "/dev/ttyUSB1", "serial port of the ESC/POS receipt printer")
+	scan := fs.String("scanner", "sim", `SANE device for scanimage -d, or "sim"`)
+	plat := fs.String("platform", "http://127.0.0.1:8443", "platform base URL")
+	tokenFile := fs.String("token-file", "terminal.token", "file holding this terminal's enrolment token")
+	hall := fs.String("hall", "示例政务服务中心", "hall name shown on screen and receipts")
+	name := fs.String("name", "K01", "terminal name as enrolled")
+	full := fs.Bool("fullscreen", false, "fill the screen (kiosk mode)")
+	elder := fs.Bool("elder", false, "elder mode: larger type")
+	idle := fs.Duration("idle", 2*time.Minute, "wipe a visit after this long without a touch")
+	fs.Parse(args)
+
+	token, err := readToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	ap, err := openAppliance(*data, *plat, token)
+	if err != nil {
+		return err
+	}
+	defer ap.Close()
+	reader, err := ap.openReader(*cardPort)
+	if err != nil {
+		return err
+	}
+	prn, err := ap.openPrinter(*prnPort)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a := newApp()
+	scale := float32(1.5)
+	if *elder {
+		scale = 2
+	}
+	k, w := kioskWindow(a, terminal.Config{
+		Hall: *hall, Terminal: *name, Catalog: ap.cat, Store: ap.store,
+		Reader: reader, Scanner: scanner(*scan), Printer: prn, Kick: ap.up.Kick,
+		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale,
+	}, *full)
+	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) })
+	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
+	w.ShowAndRun()
+	return nil
+}
+
+func deskMain(args []string) error {
+	fs := flag.NewFlagSet("desk", flag.ExitOnError)
+	data := fs.String("data", "/var/lib/yici-desk", "directory of the desk's local store and its key")
+	plat := fs.String("platform", "http://127.0.0.1:8443", "platform base URL")
+	tokenFile := fs.String("token-file", "desk.token", "file holding this desk's enrolment token")
+	fs.Parse(args)
+	token, err := readToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	ap, err := openAppliance(*data, *plat, token)
+	if err != nil {
+		return err
+	}
+	defer ap.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := newApp()
+	d, w := deskWindow(a, ap.client, ap.cat)
+	go d.Run(ctx, 3*time.Second)
+	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
+	w.ShowAndRun()
+	fmt.Fprintln(os.Stderr, "desk closed")
+	return nil
+}
