@@ -53,7 +53,7 @@ bench: deps
 
 # Refresh docs/screens from a real window under Xvfb and the simulated printer.
 screens: build
-	YICI_SCREENS=$(CURDIR)/docs/screens go test -count=1 -run 'TestRealWindow|TestReceiptPNG' ./cmd/yici ./drivers/...
+	YICI_SCREENS=$(CURDIR)/docs/screens go test -count=1 -run 'TestRealWindow|TestPrintReceipt|TestSimulated' ./cmd/yici ./drivers/printer ./drivers/docscan
 
 clean:
 	rm -rf $(BIN)

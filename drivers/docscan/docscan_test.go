@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image/png"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -50,7 +51,7 @@ func TestSimulated(t *testing.T) {
 				}
 			}
 			if dir := os.Getenv("YICI_SCREENS"); dir != "" && tt.name == "one page by default" {
-				os.WriteFile(strings.TrimSuffix(dir, ".png")+"-scan.png", pages[0].PNG, 0o644)
+				os.WriteFile(filepath.Join(dir, "scan-sample.png"), pages[0].PNG, 0o644)
 			}
 		})
 	}

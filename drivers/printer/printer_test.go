@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/png"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +146,7 @@ func TestPrintReceiptThroughSim(t *testing.T) {
 				t.Errorf("QR in PNG reads %q, want %q", got, data.QR)
 			}
 			if dir := os.Getenv("YICI_SCREENS"); dir != "" && !asImage {
-				if err := os.WriteFile(dir, pngBytes, 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(dir, "receipt-sample.png"), pngBytes, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
