@@ -21,6 +21,7 @@ import (
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"yici/assets"
+	yicitheme "yici/assets/theme"
 	"yici/drivers/docscan"
 	"yici/drivers/idcard"
 	"yici/drivers/printer"
@@ -101,7 +102,7 @@ func newHall(t *testing.T, dir string) *hall {
 	h.k = New(Config{
 		Hall: "示例政务服务中心", Terminal: "K01", Catalog: cat, Store: h.st,
 		Reader: idcard.New(cport, nil), Scanner: docscan.Simulated{Title: "居民身份证"},
-		Printer: printer.New(pport, printer.Options{Settle: 50 * time.Millisecond}),
+		Printer:  printer.New(pport, printer.Options{Settle: 50 * time.Millisecond}),
 		QueryURL: "https://yici.example/q/", IdleTimeout: time.Minute,
 	}, h.w)
 	return h
@@ -235,8 +236,8 @@ func TestVisitEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := c.Manifest
-	if m.Applicant.IDNumber != zhang.IDNumber || len(m.Materials) != 1 || m.Materials[0].Code != "M-ID-OLD" || m.CatalogRevision != 1 {
-		t.Fatalf("platform holds %+v", m.Materials)
+	if m.Applicant.IDNumber != zhang.IDNumber || len(m.Materials) != 1 || m.Materials[0].Code != "M-ID-OLD" || m.CatalogRevision != h.k.cfg.Catalog.Revision {
+		t.Fatalf("platform holds revision %d, materials %+v", m.CatalogRevision, m.Materials)
 	}
 	page, _ := docscan.Simulated{Title: "居民身份证"}.Scan(ctx, docscan.Options{})
 	sum := sha256.Sum256(page[0].PNG)
@@ -324,5 +325,20 @@ func TestIdleWipes(t *testing.T) {
 	}
 	if _, err := h.st.CaseState(id); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unsubmitted case after the wipe: state err %v, want ErrNotFound", err)
+	}
+}
+
+// TestElderMode: the 大字 button enlarges the kiosk's type and back.
+func TestElderMode(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	scale := func() float32 { return h.k.root.Theme.(yicitheme.Theme).Scale }
+	normal := scale()
+	test.Tap(button(t, h.k.root.Content, "大字"))
+	if scale() <= normal {
+		t.Fatalf("scale %v after 大字, want more than %v", scale(), normal)
+	}
+	test.Tap(button(t, h.k.root.Content, "标准字"))
+	if scale() != normal {
+		t.Fatalf("scale %v after 标准字, want %v", scale(), normal)
 	}
 }

@@ -37,6 +37,8 @@ type Kiosk struct {
 	sess      *session
 	lastTouch time.Time
 
+	readerFault string // the card reader's last error, for the status line; UI thread
+
 	// Screens, built once.
 	welcome, items, materials, done fyne.CanvasObject
 	body                            *fyne.Container
@@ -137,7 +139,22 @@ func (k *Kiosk) content() fyne.CanvasObject {
 		k.touch()
 		k.say("已呼叫工作人员，请稍候。 / A staff member is on the way.")
 	})
-	bar := container.NewHBox(back, home, layout.NewSpacer(), k.countdown, help)
+	// Elder mode (适老化): larger type for the rest of the visit and after.
+	elder := widget.NewButton("大字 / Large text", nil)
+	elder.OnTapped = func() {
+		k.touch()
+		t := k.root.Theme.(yicitheme.Theme)
+		if t.Scale > k.cfg.Scale {
+			t.Scale = k.cfg.Scale
+			elder.SetText("大字 / Large text")
+		} else {
+			t.Scale = k.cfg.Scale * 4 / 3
+			elder.SetText("标准字 / Normal text")
+		}
+		k.root.Theme = t
+		k.restyle()
+	}
+	bar := container.NewHBox(back, home, layout.NewSpacer(), k.countdown, elder, help)
 	band := canvas.NewRectangle(color.NRGBA{R: 0xC8, G: 0x1E, B: 0x1E, A: 0xFF})
 	title := canvas.NewText("一次办 Yici · "+k.cfg.Hall, color.White)
 	title.TextSize = 26
@@ -196,10 +213,10 @@ func (k *Kiosk) pollCard(ctx context.Context) {
 	card, err := k.cfg.Reader.ReadCard(rctx)
 	switch {
 	case errors.Is(err, idcard.ErrNoCard):
-		fyne.DoAndWait(func() { k.setDevice("读卡器正常") })
+		fyne.DoAndWait(func() { k.readerFault = "" })
 	case err != nil:
 		msg := fmt.Sprintf("读卡器故障，请联系工作人员 / card reader fault: %v", err)
-		fyne.DoAndWait(func() { k.setDevice(msg) })
+		fyne.DoAndWait(func() { k.readerFault = msg })
 	default:
 		fyne.DoAndWait(func() { k.identified(card) })
 	}
@@ -351,25 +368,23 @@ func (k *Kiosk) wipe() {
 	k.show(k.welcome)
 }
 
-func (k *Kiosk) setDevice(s string) {
-	if k.sess == nil && strings.HasPrefix(s, "读卡器故障") {
-		k.say(s)
-	} else if k.sess == nil {
-		k.say("")
-	}
-}
-
 // tick updates the status line and the idle countdown; on the UI thread.
 func (k *Kiosk) tick() {
+	var upload string
 	n, oldest, err := k.cfg.Store.Pending()
 	switch {
 	case err != nil:
-		k.status.SetText("本地存储故障 / local store fault: " + err.Error())
+		upload = "本地存储故障 / local store fault: " + err.Error()
 	case n == 0:
-		k.status.SetText("上传：全部已送达平台 / all sent")
+		upload = "上传：全部已送达平台 / all sent"
 	default:
-		k.status.SetText(fmt.Sprintf("上传：%d 件待上传（最早 %s） / %d waiting", n, oldest.Local().Format("01-02 15:04"), n))
+		upload = fmt.Sprintf("上传：%d 件待上传（最早 %s） / %d waiting", n, oldest.Local().Format("01-02 15:04"), n)
 	}
+	reader := "读卡器正常 / reader ready"
+	if k.readerFault != "" {
+		reader = k.readerFault
+	}
+	k.status.SetText(reader + "  ·  " + upload)
 	if k.sess == nil {
 		return
 	}
