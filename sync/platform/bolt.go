@@ -1,7 +1,9 @@
 package platform
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,25 +12,62 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"yici/sync/wire"
 )
 
 // BoltStorage keeps metadata in one bbolt file and blobs as files named by
 // their hash: the single-node backend, and the default.
+//
+// A blob is received into tmp/ and its write-back to disk is started at
+// once; it is held from then on. SyncBlobs fsyncs it and renames it into
+// blobs/, so the flush is paid in one batch at a commit, overlapped with
+// the transfer of the next blobs. A crash forgets the blobs still in tmp/
+// (OpenBolt clears it): a blob under blobs/ is always whole and durable.
 type BoltStorage struct {
 	db    *bbolt.DB
 	blobs string // blobs/ab/abcdef…, fanned out by the first two hex digits
 	tmp   string // where blobs are written before they are renamed in place
+
+	mu       sync.Mutex
+	staged   map[string]stagedBlob // received into tmp, not yet synced
+	lastTidy time.Time
+	syncMu   sync.Mutex // one SyncBlobs at a time, so a blob is moved once
 }
+
+type stagedBlob struct {
+	path string
+	at   time.Time
+}
+
+// stagedMaxAge is how long a received blob that no commit names is kept in
+// tmp/ before it is dropped: the appliance that sent it has given up on it
+// or will ask again.
+const stagedMaxAge = 24 * time.Hour
 
 var (
 	bucketCases     = []byte("cases")     // id → caseJSON
 	bucketReceived  = []byte("received")  // 8-byte sequence → id, in order of receipt
 	bucketTerminals = []byte("terminals") // name → Terminal JSON
 	bucketTokens    = []byte("tokens")    // token hash → name
+	bucketMeta      = []byte("meta")      // secret name → bytes
+	bucketVault     = []byte("vault")     // applicant → bucket of ref → VaultEntry JSON
+	bucketEvents    = []byte("events")    // id → eventJSON
+	bucketCaseEv    = []byte("case_events")
+	bucketCatalog   = []byte("catalog") // 8-byte revision → compact JSON
+
+	metaApplicantSecret = []byte("applicant_secret")
 )
+
+type eventJSON struct {
+	ReceivedAt time.Time       `json:"received_at"`
+	Event      json.RawMessage `json:"event"`
+}
 
 type caseJSON struct {
 	Seq        uint64          `json:"seq"`
@@ -39,7 +78,7 @@ type caseJSON struct {
 // OpenBolt opens or creates the storage in dir: dir/platform.db and
 // dir/blobs/. Temporary files a crash left behind are removed.
 func OpenBolt(dir string) (*BoltStorage, error) {
-	s := &BoltStorage{blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "blobs", "tmp")}
+	s := &BoltStorage{blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "blobs", "tmp"), staged: map[string]stagedBlob{}}
 	if err := os.RemoveAll(s.tmp); err != nil {
 		return nil, fmt.Errorf("clear %s: %w", s.tmp, err)
 	}
@@ -52,7 +91,8 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 		return nil, fmt.Errorf("open platform storage %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens} {
+		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,
+			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -76,6 +116,12 @@ func (s *BoltStorage) blobPath(sha256 string) string {
 
 // HasBlob implements Storage.
 func (s *BoltStorage) HasBlob(_ context.Context, sha256 string) (bool, error) {
+	s.mu.Lock()
+	_, staged := s.staged[sha256]
+	s.mu.Unlock()
+	if staged {
+		return true, nil
+	}
 	_, err := os.Stat(s.blobPath(sha256))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -83,8 +129,8 @@ func (s *BoltStorage) HasBlob(_ context.Context, sha256 string) (bool, error) {
 	return err == nil, err
 }
 
-// PutBlob implements Storage: temp file, fsync, rename, fsync the
-// directory, so a blob is either whole under its name or absent.
+// PutBlob implements Storage: the bytes go to a temporary file whose
+// write-back starts at once; SyncBlobs finishes the job.
 func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) error {
 	f, err := os.CreateTemp(s.tmp, sha256+".*")
 	if err != nil {
@@ -92,23 +138,125 @@ func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) err
 	}
 	_, err = io.Copy(f, r)
 	if err == nil {
-		err = f.Sync()
+		startWriteback(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	dir := filepath.Dir(s.blobPath(sha256))
-	if err == nil {
-		err = os.MkdirAll(dir, 0o700)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), s.blobPath(sha256))
 	}
 	if err != nil {
 		os.Remove(f.Name())
 		return fmt.Errorf("store blob %s: %w", sha256, err)
 	}
-	return syncDir(dir)
+	now := time.Now()
+	s.mu.Lock()
+	old, dup := s.staged[sha256]
+	s.staged[sha256] = stagedBlob{path: f.Name(), at: now}
+	var stale []string
+	if now.Sub(s.lastTidy) > time.Hour {
+		s.lastTidy = now
+		for h, b := range s.staged {
+			if now.Sub(b.at) > stagedMaxAge {
+				stale = append(stale, b.path)
+				delete(s.staged, h)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if dup {
+		stale = append(stale, old.path)
+	}
+	for _, p := range stale {
+		os.Remove(p)
+	}
+	return nil
+}
+
+// SyncBlobs implements Storage: fsync the staged blobs, rename them into
+// place, then fsync each directory that gained a name. The fsyncs of one
+// batch run in parallel, which lets the filesystem share journal commits
+// among them: on ext4 that is a third of the time of one after another.
+func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	type move struct {
+		hash string
+		b    stagedBlob
+	}
+	var moves []move
+	for _, h := range hashes {
+		s.mu.Lock()
+		b, staged := s.staged[h]
+		s.mu.Unlock()
+		if staged {
+			if !slices.ContainsFunc(moves, func(m move) bool { return m.hash == h }) {
+				moves = append(moves, move{h, b})
+			}
+			continue
+		}
+		if _, err := os.Stat(s.blobPath(h)); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				err = ErrNotFound
+			}
+			return fmt.Errorf("sync blob %s: %w", h, err)
+		}
+	}
+	if len(moves) == 0 {
+		return nil
+	}
+	if err := parallel(len(moves), func(i int) error { return syncFile(moves[i].b.path) }); err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
+	}
+	var dirs []string
+	for _, m := range moves {
+		dir := filepath.Dir(s.blobPath(m.hash))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("sync blob %s: %w", m.hash, err)
+		}
+		if err := os.Rename(m.b.path, s.blobPath(m.hash)); err != nil {
+			return fmt.Errorf("sync blob %s: %w", m.hash, err)
+		}
+		s.mu.Lock()
+		if s.staged[m.hash] == m.b {
+			delete(s.staged, m.hash)
+		}
+		s.mu.Unlock()
+		if !slices.Contains(dirs, dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	if err := parallel(len(dirs), func(i int) error { return syncDir(dirs[i]) }); err != nil {
+		return fmt.Errorf("sync blob directories: %w", err)
+	}
+	return nil
+}
+
+// parallel runs f(0) … f(n-1), at most 16 at a time, and returns the
+// first error.
+func parallel(n int, f func(i int) error) error {
+	sem := make(chan struct{}, 16)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = f(i)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func syncDir(dir string) error {
@@ -122,6 +270,15 @@ func syncDir(dir string) error {
 
 // OpenBlob implements Storage.
 func (s *BoltStorage) OpenBlob(_ context.Context, sha256 string) (io.ReadCloser, error) {
+	s.mu.Lock()
+	b, staged := s.staged[sha256]
+	s.mu.Unlock()
+	if staged {
+		if f, err := os.Open(b.path); err == nil {
+			return f, nil
+		}
+		// Synced and moved meanwhile: it is in place now.
+	}
 	f, err := os.Open(s.blobPath(sha256))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s: %w", sha256, ErrNotFound)
@@ -271,4 +428,179 @@ func (s *BoltStorage) TerminalByToken(_ context.Context, tokenHash string) (Term
 		return json.Unmarshal(v, &t)
 	})
 	return t, err
+}
+
+// ApplicantSecret implements Storage.
+func (s *BoltStorage) ApplicantSecret(_ context.Context) ([]byte, error) {
+	var secret []byte
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(metaApplicantSecret); v != nil {
+			secret = append([]byte{}, v...)
+			return nil
+		}
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		return meta.Put(metaApplicantSecret, secret)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("applicant secret: %w", err)
+	}
+	return secret, nil
+}
+
+// PutVaultEntries implements Storage.
+func (s *BoltStorage) PutVaultEntries(_ context.Context, applicant string, entries []wire.VaultEntry) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.Bucket(bucketVault).CreateBucketIfNotExists([]byte(applicant))
+		if err != nil {
+			return fmt.Errorf("vault of %s: %w", applicant, err)
+		}
+		for _, e := range entries {
+			v, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(e.Ref), v); err != nil {
+				return fmt.Errorf("vault entry %s of %s: %w", e.Ref, applicant, err)
+			}
+		}
+		return nil
+	})
+}
+
+// VaultEntries implements Storage.
+func (s *BoltStorage) VaultEntries(_ context.Context, applicant string) ([]wire.VaultEntry, error) {
+	out := []wire.VaultEntry{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketVault).Bucket([]byte(applicant))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var e wire.VaultEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode vault entry %s of %s: %w", k, applicant, err)
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// PutEvent implements Storage.
+func (s *BoltStorage) PutEvent(_ context.Context, e wire.Event, receivedAt time.Time) (bool, error) {
+	stored := false
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		events := tx.Bucket(bucketEvents)
+		if v := events.Get([]byte(e.ID)); v != nil {
+			old, err := decodeEvent(v)
+			if err != nil {
+				return err
+			}
+			if !EqualEvent(old, e) {
+				return fmt.Errorf("event %s (held from terminal %q): %w", e.ID, old.Terminal, ErrConflict)
+			}
+			return nil
+		}
+		v, err := json.Marshal(eventJSON{ReceivedAt: receivedAt, Event: canonicalEvent(e)})
+		if err != nil {
+			return err
+		}
+		if e.Case != "" {
+			idx := tx.Bucket(bucketCaseEv)
+			seq, err := idx.NextSequence()
+			if err != nil {
+				return err
+			}
+			k := binary.BigEndian.AppendUint64(append([]byte(e.Case), 0), seq)
+			if err := idx.Put(k, []byte(e.ID)); err != nil {
+				return err
+			}
+		}
+		stored = true
+		return events.Put([]byte(e.ID), v)
+	})
+	return stored, err
+}
+
+func decodeEvent(v []byte) (wire.Event, error) {
+	var ej eventJSON
+	var e wire.Event
+	if err := json.Unmarshal(v, &ej); err != nil {
+		return e, fmt.Errorf("decode stored event: %w", err)
+	}
+	if err := json.Unmarshal(ej.Event, &e); err != nil {
+		return e, fmt.Errorf("decode stored event: %w", err)
+	}
+	return e, nil
+}
+
+// CaseEvents implements Storage.
+func (s *BoltStorage) CaseEvents(_ context.Context, caseID string) ([]wire.Event, error) {
+	out := []wire.Event{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		events := tx.Bucket(bucketEvents)
+		prefix := append([]byte(caseID), 0)
+		c := tx.Bucket(bucketCaseEv).Cursor()
+		for k, id := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
+			e, err := decodeEvent(events.Get(id))
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutCatalog implements Storage.
+func (s *BoltStorage) PutCatalog(_ context.Context, rev int, doc []byte) (bool, error) {
+	stored := false
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCatalog)
+		key := binary.BigEndian.AppendUint64(nil, uint64(rev))
+		if v := b.Get(key); v != nil {
+			if !bytes.Equal(v, doc) {
+				return fmt.Errorf("catalogue revision %d is held with other content: %w", rev, ErrConflict)
+			}
+			return nil
+		}
+		if k, _ := b.Cursor().Last(); k != nil && binary.BigEndian.Uint64(k) > uint64(rev) {
+			return fmt.Errorf("catalogue revision %d is not above the latest, %d: %w", rev, binary.BigEndian.Uint64(k), ErrConflict)
+		}
+		stored = true
+		return b.Put(key, doc)
+	})
+	return stored, err
+}
+
+// LatestCatalog implements Storage.
+func (s *BoltStorage) LatestCatalog(_ context.Context) (int, error) {
+	rev := 0
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if k, _ := tx.Bucket(bucketCatalog).Cursor().Last(); k != nil {
+			rev = int(binary.BigEndian.Uint64(k))
+		}
+		return nil
+	})
+	return rev, err
+}
+
+// GetCatalog implements Storage.
+func (s *BoltStorage) GetCatalog(_ context.Context, rev int) ([]byte, error) {
+	var doc []byte
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketCatalog).Get(binary.BigEndian.AppendUint64(nil, uint64(rev)))
+		if v == nil {
+			return fmt.Errorf("catalogue revision %d: %w", rev, ErrNotFound)
+		}
+		doc = append([]byte{}, v...)
+		return nil
+	})
+	return doc, err
 }

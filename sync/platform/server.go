@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"yici/sync/mask"
@@ -39,6 +40,9 @@ type Server struct {
 	opt  Options
 	mux  *http.ServeMux
 	logf func(format string, args ...any)
+
+	secretMu sync.Mutex
+	secret   []byte // Storage.ApplicantSecret, read once
 }
 
 // New returns a Server over st.
@@ -62,6 +66,12 @@ func New(st Storage, opt Options) *Server {
 	s.mux.HandleFunc("/v1/blobs/{sha256}", s.authed(s.blob))
 	s.mux.HandleFunc("/v1/cases/{id}", s.authed(s.caseByID))
 	s.mux.HandleFunc("/v1/cases", s.authed(s.cases))
+	s.mux.HandleFunc("/v1/cases/{id}/confirm", s.authed(s.confirm))
+	s.mux.HandleFunc("/v1/vault/query", s.authed(s.vaultQuery))
+	s.mux.HandleFunc("/v1/events/{id}", s.authed(s.putEvent))
+	s.mux.HandleFunc("/v1/events", s.authed(s.events))
+	s.mux.HandleFunc("/v1/catalog", s.authed(s.catalogHead))
+	s.mux.HandleFunc("/v1/catalog/{revision}", s.authed(s.catalog))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, wire.CodeNotFound, "no such path: "+r.URL.Path, nil)
 	})
@@ -337,6 +347,10 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 			fmt.Sprintf("case %s names %d blobs the platform does not hold; upload them first", id, len(missing)), missing)
 		return
 	}
+	if err := s.st.SyncBlobs(ctx, blobsOf(m)); err != nil {
+		s.internal(w, "make blobs durable", err)
+		return
+	}
 	stored, err := s.st.PutCase(ctx, Case{Manifest: m, ReceivedAt: time.Now().UTC()})
 	switch {
 	case errors.Is(err, ErrConflict):
@@ -348,6 +362,16 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 	default:
 		writeJSON(w, http.StatusOK, m)
 	}
+}
+
+func blobsOf(m wire.Manifest) []string {
+	var out []string
+	for _, mr := range m.Materials {
+		if !mr.Exempt {
+			out = append(out, mr.SHA256)
+		}
+	}
+	return out
 }
 
 func (s *Server) conflict(w http.ResponseWriter, id, from string) {

@@ -37,13 +37,20 @@ type Terminal struct {
 // is the single-node backend; a PostgreSQL + S3 backend implements the same.
 // Each method's outcomes are numbered in its comment.
 type Storage interface {
-	// HasBlob reports whether the blob sha256 is held.
+	// HasBlob reports whether the blob sha256 is held, durable or not yet.
 	HasBlob(ctx context.Context, sha256 string) (bool, error)
 	// PutBlob stores the bytes read from r under sha256. 1. r reads to EOF:
-	// the blob is durable when PutBlob returns nil. 2. Reading r fails (the
-	// server's verifying reader fails on a hash mismatch): nothing is stored
-	// and the read error is returned, wrapped.
+	// the blob is held, and durable once SyncBlobs has returned for it; a
+	// blob not yet durable is forgotten (HasBlob false) by a restart, never
+	// held damaged. 2. Reading r fails (the server's verifying reader fails
+	// on a hash mismatch): nothing is stored and the read error is
+	// returned, wrapped.
 	PutBlob(ctx context.Context, sha256 string, r io.Reader) error
+	// SyncBlobs makes the held blobs hashes durable, together, so the cost
+	// of flushing is paid once per commit and not once per blob. The server
+	// calls it before it stores anything that names them. A hash not held
+	// is an error wrapping ErrNotFound.
+	SyncBlobs(ctx context.Context, hashes []string) error
 	// OpenBlob opens the blob sha256 for reading; ErrNotFound if not held.
 	OpenBlob(ctx context.Context, sha256 string) (io.ReadCloser, error)
 
@@ -64,6 +71,34 @@ type Storage interface {
 	// TerminalByToken returns the terminal whose token hashes to tokenHash,
 	// revoked or not; ErrNotFound if none.
 	TerminalByToken(ctx context.Context, tokenHash string) (Terminal, error)
+
+	// ApplicantSecret returns the platform's secret for keying applicants
+	// (an HMAC key of 32 bytes), made at random on first use and the same
+	// ever after: the vault is keyed by it.
+	ApplicantSecret(ctx context.Context) ([]byte, error)
+	// PutVaultEntries adds the entries to the applicant's vault, replacing
+	// those of the same Ref.
+	PutVaultEntries(ctx context.Context, applicant string, entries []wire.VaultEntry) error
+	// VaultEntries returns the applicant's entries ordered by Ref; none is
+	// not an error.
+	VaultEntries(ctx context.Context, applicant string) ([]wire.VaultEntry, error)
+
+	// PutEvent stores e unless an event of its id exists. 1. Stored: (true,
+	// nil). 2. One with EqualEvent content exists: (false, nil). 3. One
+	// with other content exists: ErrConflict.
+	PutEvent(ctx context.Context, e wire.Event, receivedAt time.Time) (stored bool, err error)
+	// CaseEvents returns the events naming caseID, in order of receipt.
+	CaseEvents(ctx context.Context, caseID string) ([]wire.Event, error)
+
+	// PutCatalog stores doc, compact JSON, as catalogue revision rev.
+	// 1. Stored: (true, nil). 2. The same bytes are that revision: (false,
+	// nil). 3. Other bytes are: ErrConflict. 4. rev is not above the latest
+	// revision: ErrConflict.
+	PutCatalog(ctx context.Context, rev int, doc []byte) (stored bool, err error)
+	// LatestCatalog returns the highest revision stored; 0 when none.
+	LatestCatalog(ctx context.Context) (int, error)
+	// GetCatalog returns revision rev; ErrNotFound if not stored.
+	GetCatalog(ctx context.Context, rev int) ([]byte, error)
 }
 
 // Equal reports whether two manifests have the same content, which is what
@@ -71,6 +106,24 @@ type Storage interface {
 // JSON, so an unset list equals an empty one and times compare as instants.
 func Equal(a, b wire.Manifest) bool {
 	return bytes.Equal(canonical(a), canonical(b))
+}
+
+// EqualEvent reports whether two events have the same content, which is
+// what makes a repeated PUT of an event idempotent.
+func EqualEvent(a, b wire.Event) bool {
+	return bytes.Equal(canonicalEvent(a), canonicalEvent(b))
+}
+
+func canonicalEvent(e wire.Event) []byte {
+	e.At = e.At.UTC()
+	if len(e.Reasons) == 0 {
+		e.Reasons = nil
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		panic("platform: marshal event: " + err.Error()) // an Event always marshals
+	}
+	return b
 }
 
 func canonical(m wire.Manifest) []byte {

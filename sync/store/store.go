@@ -46,6 +46,9 @@ var (
 	bucketOutbox   = []byte("outbox")
 	bucketEvents   = []byte("events")
 	bucketSettings = []byte("settings")
+	bucketVault    = []byte("vault")      // applicant index → sealed cached VaultAnswer
+	bucketCatalog  = []byte("catalog")    // "latest" → cached catalogue document
+	bucketOutEv    = []byte("out_events") // event id → sealed outgoing event record
 
 	metaSchema   = []byte("schema")
 	metaKeyCheck = []byte("keycheck")
@@ -66,13 +69,22 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
+	func(tx *bbolt.Tx) error { // 2: vault and catalogue caches, outgoing events
+		for _, b := range [][]byte{bucketVault, bucketCatalog, bucketOutEv} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // Store is an open local store. Its methods are safe for concurrent use.
 type Store struct {
-	db  *bbolt.DB
-	c   sealer
-	dir string // where the file lives, for the free-space check
+	db    *bbolt.DB
+	c     sealer
+	index []byte // HMAC key naming personal records without their content
+	dir   string // where the file lives, for the free-space check
 }
 
 // Open opens or creates the store at path, sealed under key (KeySize bytes).
@@ -90,7 +102,7 @@ func Open(path string, key []byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, c: c, dir: filepath.Dir(path)}
+	s := &Store{db: db, c: c, index: indexKey(key), dir: filepath.Dir(path)}
 	if err := db.Update(s.prepare); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

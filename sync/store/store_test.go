@@ -344,6 +344,16 @@ func TestEncryptedAtRest(t *testing.T) {
 	if err := s.Submit("c1"); err != nil {
 		t.Fatal(err)
 	}
+	// The vault cache and a queued event hold personal data too.
+	vault := wire.VaultAnswer{Applicant: "k", Entries: []wire.VaultEntry{{Ref: "licence:L1", Code: "M-HUKOU", Name: "户口簿 " + testName}}}
+	if err := s.PutVault(testID, vault); err != nil {
+		t.Fatal(err)
+	}
+	rejection := wire.Event{ID: "ev1", Kind: wire.EventRejection, At: time.Now(), Case: "c1", Material: "M1", Criterion: "M1-1",
+		Reason: "照片不是" + testName + "本人"}
+	if err := s.QueueEvent(rejection, nil); err != nil {
+		t.Fatal(err)
+	}
 	// The compacted copy is what hall IT carries around: check it too.
 	compacted := path + ".compact"
 	if err := s.Compact(compacted); err != nil {

@@ -3,13 +3,19 @@ package uploader
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"yici/sync/platform"
 	"yici/sync/store"
 	"yici/sync/wire"
 )
@@ -39,61 +45,156 @@ func (o *replayOutbox) PendingCases() ([]wire.Manifest, error) {
 
 func (o *replayOutbox) Ack(id string) error { o.acked[id] = true; return nil }
 
-// BenchmarkUpload sends 200 pages of 300 KB in 10 cases through the whole
-// protocol (missing, blob PUTs with hash checks and fsync on the platform,
-// manifests) to an empty platform each time.
-func BenchmarkUpload(b *testing.B) {
-	dir := b.TempDir()
-	s := openStore(b, dir)
-	for c := range benchBlobs / 20 {
-		sizes := map[string]int{}
-		for i := range 20 {
-			sizes[fmt.Sprintf("b%d-%d", c, i)] = benchBlobBytes
-		}
-		addCase(b, s, fmt.Sprintf("case-%d", c), sizes)
+// serveTLS serves h over TLS with the platform's own certificate helper on
+// a loopback port, and returns its URL.
+func serveTLS(b *testing.B, h http.Handler, cfg *tls.Config) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.SetBytes(benchBlobs * benchBlobBytes)
-	round := 0
-	for b.Loop() {
-		b.StopTimer()
-		round++
-		p := newPlatform(b, filepath.Join(dir, fmt.Sprint("platform", round)))
-		out := &replayOutbox{Store: s, acked: map[string]bool{}}
-		u := New(out, p.client(http.DefaultTransport), Options{})
-		b.StartTimer()
-		if err := u.Drain(context.Background()); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { platform.Serve(ctx, ln, h, cfg); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return "https://" + ln.Addr().String()
+}
+
+// bareDurable is the fair baseline for a platform that must not lose what
+// it acknowledged: a handler that writes each PUT body to its own file and
+// fsyncs it before answering, and does nothing else (no hash check, no
+// staging, no manifest).
+type bareDurable struct {
+	dir string
+	n   atomic.Int64
+}
+
+func (d *bareDurable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f, err := os.Create(filepath.Join(d.dir, strconv.FormatInt(d.n.Add(1), 10)))
+	if err == nil {
+		_, err = io.Copy(f, r.Body)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+// plainPUTs sends blobs one after another, as a naive client would.
+func plainPUTs(b *testing.B, hc *http.Client, url string, blobs [][]byte) {
+	for i, blob := range blobs {
+		req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/%d", url, i), bytes.NewReader(blob))
+		if err != nil {
 			b.Fatal(err)
 		}
-		if got := p.blobBytes.Load(); got != benchBlobs*benchBlobBytes {
-			b.Fatalf("sent %d blob bytes", got)
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("baseline PUT: %s", resp.Status)
 		}
 	}
 }
 
-// BenchmarkPlainPUT is the baseline: the same bytes PUT one after another to
-// a handler that only reads them.
-func BenchmarkPlainPUT(b *testing.B) {
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// BenchmarkUpload sends 200 pages of 300 KB in 10 cases through the whole
+// protocol over TLS with a pinned certificate (missing, blob PUTs verified
+// by hash and made durable at each case's commit, manifests) to an empty
+// platform, and in the same run the same bytes as plain sequential PUTs
+// over the same transport to two bare handlers: one that discards them
+// and one that writes and fsyncs each (the fair floor for a durable
+// platform). It reports pages/s of each and the ratios.
+func BenchmarkUpload(b *testing.B) {
+	dir := b.TempDir()
+	s := openStore(b, dir)
+	var blobs [][]byte
+	for c := range benchBlobs / 20 {
+		sizes := map[string]int{}
+		for i := range 20 {
+			seed := fmt.Sprintf("b%d-%d", c, i)
+			sizes[seed] = benchBlobBytes
+			blobs = append(blobs, content(seed, benchBlobBytes))
+		}
+		addCase(b, s, fmt.Sprintf("case-%d", c), sizes)
+	}
+	cfg, info, err := platform.LoadTLS(platform.TLSOptions{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	transport := func() *http.Client {
+		t, err := PinnedTransport(info.CertFile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &http.Client{Transport: t}
+	}
+	discardURL := serveTLS(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusCreated)
-	}))
-	defer hs.Close()
-	blobs := make([][]byte, benchBlobs)
-	for i := range blobs {
-		blobs[i] = content(fmt.Sprint("plain", i), benchBlobBytes)
-	}
+	}), cfg)
+	durable := &bareDurable{dir: filepath.Join(dir, "bare")}
+	os.Mkdir(durable.dir, 0o700)
+	durableURL := serveTLS(b, durable, cfg)
+
+	var tDiscard, tDurable, tProtocol time.Duration
+	round := 0
 	b.SetBytes(benchBlobs * benchBlobBytes)
 	for b.Loop() {
-		for i, blob := range blobs {
-			req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/%d", hs.URL, i), bytes.NewReader(blob))
-			if err != nil {
-				b.Fatal(err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			resp.Body.Close()
+		round++
+		p := newPlatform(b, filepath.Join(dir, fmt.Sprint("platform", round)))
+		url := serveTLS(b, p, cfg)
+		out := &replayOutbox{Store: s, acked: map[string]bool{}}
+		c := &Client{BaseURL: url, Token: p.token, HTTP: transport()}
+
+		t0 := time.Now()
+		plainPUTs(b, transport(), discardURL, blobs)
+		t1 := time.Now()
+		plainPUTs(b, transport(), durableURL, blobs)
+		t2 := time.Now()
+		if err := New(out, c, Options{}).Drain(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		tDiscard, tDurable, tProtocol = tDiscard+t1.Sub(t0), tDurable+t2.Sub(t1), tProtocol+t3.Sub(t2)
+		if got := p.blobBytes.Load(); got != benchBlobs*benchBlobBytes {
+			b.Fatalf("sent %d blob bytes", got)
 		}
 	}
+	pages := float64(benchBlobs * round)
+	b.ReportMetric(pages/tProtocol.Seconds(), "pages/s")
+	b.ReportMetric(pages/tDurable.Seconds(), "durable-put-pages/s")
+	b.ReportMetric(pages/tDiscard.Seconds(), "discard-put-pages/s")
+	b.ReportMetric(tDurable.Seconds()/tProtocol.Seconds(), "ratio-vs-durable-put")
+	b.ReportMetric(tDiscard.Seconds()/tProtocol.Seconds(), "ratio-vs-discard-put")
+}
+
+// BenchmarkUploadHeld sends a case of 20 pages the platform already holds:
+// the protocol must send no blob bytes at all (D4).
+func BenchmarkUploadHeld(b *testing.B) {
+	dir := b.TempDir()
+	s := openStore(b, dir)
+	sizes := map[string]int{}
+	for i := range 20 {
+		sizes[fmt.Sprint("held-", i)] = benchBlobBytes
+	}
+	addCase(b, s, "held", sizes)
+	p := newPlatform(b, filepath.Join(dir, "platform"))
+	for seed, size := range sizes {
+		if err := p.st.PutBlob(context.Background(), sum(content(seed, size)), bytes.NewReader(content(seed, size))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		out := &replayOutbox{Store: s, acked: map[string]bool{}}
+		if err := New(out, p.client(http.DefaultTransport), Options{}).Drain(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(p.blobBytes.Load()), "blob-bytes-sent")
 }

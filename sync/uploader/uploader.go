@@ -29,6 +29,17 @@ type Outbox interface {
 	Fail(caseID, reason string) error
 }
 
+// EventOutbox is what the uploader needs to send events as well as cases;
+// *store.Store has it. An Outbox without it sends cases only.
+type EventOutbox interface {
+	// PendingEvents returns the queued, unacknowledged events in order.
+	PendingEvents() ([]wire.Event, error)
+	// AckEvent records that the platform holds the event.
+	AckEvent(id string) error
+	// FailEvent takes an event the platform refused for good out of the outbox.
+	FailEvent(id, reason string) error
+}
+
 // Options tune an Uploader. Zero values take the defaults.
 type Options struct {
 	RequestTimeout  time.Duration // per request; default 60 s
@@ -57,6 +68,7 @@ const (
 type Event struct {
 	Kind    Kind
 	Case    string // empty for Waiting when no case was being sent
+	Event   string // the outbox event's id when the step is about an event (Sent, Failed, Waiting)
 	Percent int
 	Reason  string
 	RetryIn time.Duration
@@ -129,10 +141,10 @@ func (u *Uploader) Run(ctx context.Context) error {
 	}
 }
 
-// Drain sends pending cases until the outbox is empty, waiting out network
-// errors and platform errors that may pass. It returns nil when the outbox
-// is empty, ctx's error when ctx ends, and the store's error when the store
-// fails.
+// Drain sends pending cases, then pending events, until the outbox is
+// empty, waiting out network errors and platform errors that may pass. It
+// returns nil when the outbox is empty, ctx's error when ctx ends, and the
+// store's error when the store fails.
 func (u *Uploader) Drain(ctx context.Context) error {
 	failures := 0
 	for {
@@ -140,21 +152,29 @@ func (u *Uploader) Drain(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if len(cases) == 0 {
+		var events []wire.Event
+		evOut, hasEvents := u.out.(EventOutbox)
+		if hasEvents {
+			if events, err = evOut.PendingEvents(); err != nil {
+				return err
+			}
+		}
+		if len(cases) == 0 && len(events) == 0 {
 			return nil
 		}
 		for _, m := range cases {
 			u.announce(m.ID)
 		}
+		failed := false
 		for _, m := range cases {
 			err := u.send(ctx, m)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 			if err == nil {
 				failures = 0
 				u.done(Event{Kind: Sent, Case: m.ID, Percent: 100})
 				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			if reason, ok := permanent(err); ok {
 				if ferr := u.out.Fail(m.ID, reason); ferr != nil {
@@ -163,15 +183,71 @@ func (u *Uploader) Drain(ctx context.Context) error {
 				u.done(Event{Kind: Failed, Case: m.ID, Reason: reason})
 				continue
 			}
-			wait := u.backoff(failures)
-			failures++
-			u.emit(Event{Kind: Waiting, Case: m.ID, Reason: err.Error(), RetryIn: wait})
-			if !sleep(ctx, wait) {
+			failed = true
+			if !u.wait(ctx, &failures, Event{Case: m.ID, Reason: err.Error()}) {
 				return ctx.Err()
 			}
 			break // list the outbox again: a retry starts from its head
 		}
+		if failed {
+			continue
+		}
+		for _, e := range events {
+			err := u.sendEvent(ctx, e)
+			if err == nil {
+				failures = 0
+				if err := evOut.AckEvent(e.ID); err != nil {
+					return err
+				}
+				u.emit(Event{Kind: Sent, Case: e.Case, Event: e.ID, Percent: 100})
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if reason, ok := permanent(err); ok {
+				if ferr := evOut.FailEvent(e.ID, reason); ferr != nil {
+					return ferr
+				}
+				u.emit(Event{Kind: Failed, Case: e.Case, Event: e.ID, Reason: reason})
+				continue
+			}
+			if !u.wait(ctx, &failures, Event{Case: e.Case, Event: e.ID, Reason: err.Error()}) {
+				return ctx.Err()
+			}
+			break
+		}
 	}
+}
+
+// wait tells of a failed try and waits out the backoff after the failures
+// so far; false when ctx ended first.
+func (u *Uploader) wait(ctx context.Context, failures *int, e Event) bool {
+	e.Kind, e.RetryIn = Waiting, u.backoff(*failures)
+	*failures++
+	u.emit(e)
+	return sleep(ctx, e.RetryIn)
+}
+
+// sendEvent puts one event, after the blob of a supplied material if the
+// platform lacks it.
+func (u *Uploader) sendEvent(ctx context.Context, e wire.Event) error {
+	if e.SHA256 != "" {
+		var missing []string
+		err := u.request(ctx, func(ctx context.Context) (err error) {
+			missing, err = u.c.Missing(ctx, []string{e.SHA256})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			if err := u.putBlob(ctx, e.SHA256); err != nil {
+				return err
+			}
+		}
+	}
+	return u.request(ctx, func(ctx context.Context) error { return u.c.PutEvent(ctx, e) })
 }
 
 // send does one case: missing blobs, then the manifest, then the ack.

@@ -1,0 +1,148 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"yici/sync/wire"
+)
+
+// putEvent stores one event, idempotently by its id, as putCase does a
+// case: the same content again is 200, other content is 409.
+func (s *Server) putEvent(w http.ResponseWriter, r *http.Request, t Terminal) {
+	if !allow(w, r, http.MethodPut) {
+		return
+	}
+	id := r.PathValue("id")
+	if !wire.ValidCaseID(id) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a valid event id", id), nil)
+		return
+	}
+	var e wire.Event
+	if !s.decode(w, r, &e) {
+		return
+	}
+	if e.ID != id {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("event id %q differs from the path's %q", e.ID, id), nil)
+		return
+	}
+	if err := e.Check(); err != nil {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, err.Error(), nil)
+		return
+	}
+	e.Terminal = t.Name
+	ctx := r.Context()
+	if e.Kind == wire.EventDeferredSupplied {
+		held, err := s.st.HasBlob(ctx, e.SHA256)
+		if err != nil {
+			s.internal(w, "look up blob", err)
+			return
+		}
+		if !held {
+			writeError(w, http.StatusUnprocessableEntity, wire.CodeBlobMissing,
+				fmt.Sprintf("event %s names a blob the platform does not hold; upload it first", id), []string{e.SHA256})
+			return
+		}
+		if err := s.st.SyncBlobs(ctx, []string{e.SHA256}); err != nil {
+			s.internal(w, "make blob durable", err)
+			return
+		}
+	}
+	stored, err := s.st.PutEvent(ctx, e, time.Now().UTC())
+	switch {
+	case errors.Is(err, ErrConflict):
+		writeError(w, http.StatusConflict, wire.CodeConflict, "event "+id+" is held with other content; an event id must not be reused", nil)
+	case err != nil:
+		s.internal(w, "store event", err)
+	case stored:
+		writeJSON(w, http.StatusCreated, e)
+	default:
+		writeJSON(w, http.StatusOK, e)
+	}
+}
+
+// events lists the events of one case, for the desk and other systems.
+func (s *Server) events(w http.ResponseWriter, r *http.Request, _ Terminal) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	id := r.URL.Query().Get("case")
+	if !wire.ValidCaseID(id) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("case %q is not a valid case id", id), nil)
+		return
+	}
+	evs, err := s.st.CaseEvents(r.Context(), id)
+	if err != nil {
+		s.internal(w, "list events", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, evs)
+}
+
+func (s *Server) catalogHead(w http.ResponseWriter, r *http.Request, _ Terminal) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	rev, err := s.st.LatestCatalog(r.Context())
+	if err != nil {
+		s.internal(w, "read catalogue", err)
+		return
+	}
+	if rev == 0 {
+		writeError(w, http.StatusNotFound, wire.CodeNoCatalog, "no catalogue has been published on this platform", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.CatalogHead{Revision: rev})
+}
+
+func (s *Server) catalog(w http.ResponseWriter, r *http.Request, _ Terminal) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	v := r.PathValue("revision")
+	rev, err := strconv.Atoi(v)
+	if err != nil || rev < 1 || strconv.Itoa(rev) != v {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("revision %q is not a positive number", v), nil)
+		return
+	}
+	doc, err := s.st.GetCatalog(r.Context(), rev)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, wire.CodeNotFound, fmt.Sprintf("catalogue revision %d is not held", rev), nil)
+		return
+	}
+	if err != nil {
+		s.internal(w, "read catalogue", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=31536000, immutable") // a revision never changes
+	w.Write(doc)
+}
+
+// PublishCatalog stores doc, a catalogue document, as the revision its
+// "revision" field names; the admin command behind `yici-platform catalog
+// publish`. The protocol treats the document as opaque JSON. Publishing
+// the same revision with the same content again does nothing and returns
+// stored false; a revision not above the latest, or the same revision with
+// other content, is refused.
+func (s *Server) PublishCatalog(doc []byte) (rev int, stored bool, err error) {
+	rev, err = wire.CatalogRevision(doc)
+	if err != nil {
+		return 0, false, fmt.Errorf("publish catalogue: %w", err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, doc); err != nil {
+		return 0, false, fmt.Errorf("publish catalogue revision %d: %w", rev, err)
+	}
+	stored, err = s.st.PutCatalog(context.Background(), rev, compact.Bytes())
+	if err != nil {
+		return rev, false, fmt.Errorf("publish catalogue: %w", err)
+	}
+	return rev, stored, nil
+}

@@ -1,0 +1,144 @@
+package platform
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"yici/sync/wire"
+)
+
+func TestEvents(t *testing.T) {
+	f := newFixture(t, Options{MaxManifestBytes: 4096})
+	supplied := []byte("the rental contract, supplied a week late")
+	at := time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC)
+	ev := func(id, kind string, mod func(*wire.Event)) wire.Event {
+		e := wire.Event{ID: id, Kind: kind, At: at, Case: "case-1"}
+		if mod != nil {
+			mod(&e)
+		}
+		return e
+	}
+	rating := ev("ev-rate", wire.EventRating, func(e *wire.Event) { e.Level, e.Channel = 5, "pad" })
+	otherRating := rating
+	otherRating.Level = 4
+	deferred := ev("ev-def", wire.EventDeferredSupplied, func(e *wire.Event) { e.Material, e.SHA256 = "M-RENT", sum(supplied) })
+
+	cases := []struct {
+		name   string
+		event  wire.Event
+		path   string // default /v1/events/{id}
+		body   string // default the event's JSON
+		status int
+		code   string
+	}{
+		{name: "first inquiry", event: ev("ev-1", wire.EventFirstInquiry, func(e *wire.Event) { e.Case, e.Clerk, e.Item = "", "王丽", "GA-0101" }), status: 201},
+		{name: "started", event: ev("ev-2", wire.EventHandlingStarted, nil), status: 201},
+		{name: "started again", event: ev("ev-2", wire.EventHandlingStarted, nil), status: 200},
+		{name: "same instant, other zone", event: ev("ev-2", wire.EventHandlingStarted, func(e *wire.Event) { e.At = at.In(time.FixedZone("CST", 8*3600)) }), status: 200},
+		{name: "rating", event: rating, status: 201},
+		{name: "rating changed", event: otherRating, status: 409, code: wire.CodeConflict},
+		{name: "rejection", event: ev("ev-rej", wire.EventRejection, func(e *wire.Event) {
+			e.Material, e.Criterion, e.Reason = "M-PHOTO", "M-PHOTO-2", "背景不是白色"
+		}), status: 201},
+		{name: "rejection without criterion", event: ev("ev-rej2", wire.EventRejection, func(e *wire.Event) { e.Material, e.Reason = "M-PHOTO", "不清楚" }), status: 400, code: wire.CodeBadRequest},
+		{name: "poor rating without reason", event: ev("ev-r2", wire.EventRating, func(e *wire.Event) { e.Level, e.Channel = 1, "qr" }), status: 400, code: wire.CodeBadRequest},
+		{name: "finished without outcome", event: ev("ev-f", wire.EventHandlingFinished, nil), status: 400, code: wire.CodeBadRequest},
+		{name: "unknown kind", event: ev("ev-u", "party", nil), status: 400, code: wire.CodeBadRequest},
+		{name: "supplied before its blob", event: deferred, status: 422, code: wire.CodeBlobMissing},
+		{name: "id differs from path", event: rating, path: "/v1/events/ev-other", status: 400, code: wire.CodeBadRequest},
+		{name: "malformed", path: "/v1/events/ev-9", body: `{"id":"ev-9",`, status: 400, code: wire.CodeBadRequest},
+		{name: "too large", path: "/v1/events/ev-9", body: `{"id":"ev-9","reason":"` + strings.Repeat("长", 2000) + `"}`, status: 413, code: wire.CodeTooLarge},
+	}
+	for _, c := range cases {
+		path, body := c.path, c.body
+		if path == "" {
+			path = "/v1/events/" + c.event.ID
+		}
+		if body == "" {
+			body = mustJSON(c.event)
+		}
+		before := mustJSON(f.caseEvents("case-1"))
+		code, b := f.do("PUT", path, f.token, strings.NewReader(body))
+		var eb wire.ErrorBody
+		json.Unmarshal(b, &eb)
+		if code != c.status || eb.Error.Code != c.code {
+			t.Errorf("%s: %d %s; want %d %s", c.name, code, b, c.status, c.code)
+		}
+		if code >= 300 && mustJSON(f.caseEvents("case-1")) != before {
+			t.Errorf("%s: refused, yet the events changed", c.name)
+		}
+	}
+	if code, b := f.do("PUT", "/v1/blobs/"+sum(supplied), f.token, bytes.NewReader(supplied)); code != 201 {
+		t.Fatalf("put blob: %d %s", code, b)
+	}
+	if code, b := f.do("PUT", "/v1/events/ev-def", f.token, strings.NewReader(mustJSON(deferred))); code != 201 {
+		t.Errorf("supplied after its blob: %d %s", code, b)
+	}
+	var kinds []string
+	for _, e := range f.caseEvents("case-1") {
+		if e.Terminal != "kiosk-01" {
+			t.Errorf("event %s from terminal %q", e.ID, e.Terminal)
+		}
+		kinds = append(kinds, e.Kind)
+	}
+	if got := strings.Join(kinds, " "); got != "handling_started rating rejection deferred_supplied" {
+		t.Errorf("events of case-1: %s", got)
+	}
+	if code, _ := f.do("GET", "/v1/events?case=..", f.token, nil); code != 400 {
+		t.Errorf("events of a bad case id: %d", code)
+	}
+}
+
+func (f *fixture) caseEvents(id string) []wire.Event {
+	f.t.Helper()
+	code, b := f.do("GET", "/v1/events?case="+id, f.token, nil)
+	var out []wire.Event
+	if err := json.Unmarshal(b, &out); code != 200 || err != nil {
+		f.t.Fatalf("events of %s: %d %s", id, code, b)
+	}
+	return out
+}
+
+func TestCatalogRevisions(t *testing.T) {
+	f := newFixture(t, Options{})
+	if code, b := f.do("GET", "/v1/catalog", f.token, nil); code != 404 || !strings.Contains(string(b), wire.CodeNoCatalog) {
+		t.Errorf("no catalogue yet: %d %s", code, b)
+	}
+	doc3 := `{"revision": 3, "issuer": "大连市营商环境建设局", "items": []}`
+	for _, c := range []struct {
+		doc    string
+		rev    int
+		stored bool
+		err    string
+	}{
+		{doc3, 3, true, ""},
+		{`{"issuer":"大连市营商环境建设局","items":[],"revision":3}`, 3, false, "other content"}, // other bytes, same revision
+		{"{\"revision\":3,\n \"issuer\":\"大连市营商环境建设局\",\"items\":[]}", 3, false, ""},   // the same, spaced otherwise
+		{`{"revision": 2}`, 2, false, "not above"},
+		{`{"issuer": "x"}`, 0, false, "no positive"},
+		{`{"revision": 4`, 0, false, "catalogue document"},
+		{`{"revision": 4, "items": []}`, 4, true, ""},
+	} {
+		rev, stored, err := f.srv.PublishCatalog([]byte(c.doc))
+		if rev != c.rev || stored != c.stored || (err == nil) != (c.err == "") || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("publish %s: %d %v %v; want %d %v %q", c.doc, rev, stored, err, c.rev, c.stored, c.err)
+		}
+	}
+	if code, b := f.do("GET", "/v1/catalog", f.token, nil); code != 200 || string(bytes.TrimSpace(b)) != `{"revision":4}` {
+		t.Errorf("head: %d %s", code, b)
+	}
+	if code, b := f.do("GET", "/v1/catalog/3", f.token, nil); code != 200 || string(b) != `{"revision":3,"issuer":"大连市营商环境建设局","items":[]}` {
+		t.Errorf("revision 3: %d %s", code, b)
+	}
+	for path, want := range map[string]int{"/v1/catalog/5": 404, "/v1/catalog/03": 400, "/v1/catalog/x": 400, "/v1/catalog/0": 400} {
+		if code, _ := f.do("GET", path, f.token, nil); code != want {
+			t.Errorf("GET %s: %d, want %d", path, code, want)
+		}
+	}
+	if code, _ := f.do("PUT", "/v1/catalog/5", f.token, strings.NewReader(`{"revision":5}`)); code != 405 {
+		t.Errorf("a terminal may not publish a catalogue: %d", code)
+	}
+}

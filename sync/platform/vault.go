@@ -1,0 +1,208 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"yici/sync/wire"
+)
+
+// applicantKey names the applicant of idNumber in the vault: an HMAC under
+// the platform's secret, so neither storage keys nor logs nor answers carry
+// the number, and a table of hashed numbers cannot be built without the
+// secret.
+func (s *Server) applicantKey(ctx context.Context, idNumber string) (string, error) {
+	s.secretMu.Lock()
+	defer s.secretMu.Unlock()
+	if s.secret == nil {
+		secret, err := s.st.ApplicantSecret(ctx)
+		if err != nil {
+			return "", err
+		}
+		s.secret = secret
+	}
+	mac := hmac.New(sha256.New, s.secret)
+	mac.Write([]byte("yici applicant v1\x00" + idNumber))
+	return hex.EncodeToString(mac.Sum(nil)), nil
+}
+
+func (s *Server) vaultQuery(w http.ResponseWriter, r *http.Request, _ Terminal) {
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	var q wire.VaultQuery
+	if !s.decode(w, r, &q) {
+		return
+	}
+	// The message never repeats the number: it is personal data.
+	if !wire.ValidIDNumber(q.IDNumber) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+			"id_number is not an 18-character resident ID number with a valid check digit", nil)
+		return
+	}
+	key, err := s.applicantKey(r.Context(), q.IDNumber)
+	if err != nil {
+		s.internal(w, "key applicant", err)
+		return
+	}
+	entries, err := s.st.VaultEntries(r.Context(), key)
+	if err != nil {
+		s.internal(w, "read vault", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.VaultAnswer{Applicant: key, AsOf: time.Now().UTC(), Entries: entries})
+}
+
+// confirm makes confirmed materials of a held case vault entries. The
+// entry of a material is named "<case>/<code>", so confirming again
+// changes nothing but a corrected validity.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request, t Terminal) {
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	id := r.PathValue("id")
+	if !wire.ValidCaseID(id) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a valid case id", id), nil)
+		return
+	}
+	var req wire.ConfirmRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.Clerk == "" || len(req.Materials) == 0 {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, "a confirmation names the clerk and at least one material", nil)
+		return
+	}
+	ctx := r.Context()
+	c, err := s.st.GetCase(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, wire.CodeNotFound, "case "+id+" is not held; put it before confirming its materials", nil)
+		return
+	}
+	if err != nil {
+		s.internal(w, "read case", err)
+		return
+	}
+	m := c.Manifest
+	if !wire.ValidIDNumber(m.Applicant.IDNumber) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+			"case "+id+" has no valid resident ID number, so its materials cannot be kept for the applicant", nil)
+		return
+	}
+	key, err := s.applicantKey(ctx, m.Applicant.IDNumber)
+	if err != nil {
+		s.internal(w, "key applicant", err)
+		return
+	}
+	held, err := s.st.VaultEntries(ctx, key)
+	if err != nil {
+		s.internal(w, "read vault", err)
+		return
+	}
+	now := time.Now().UTC()
+	var out []wire.VaultEntry
+	for _, cm := range req.Materials {
+		i := slices.IndexFunc(m.Materials, func(mr wire.MaterialRef) bool { return mr.Code == cm.Code && !mr.Exempt })
+		if i < 0 {
+			writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+				fmt.Sprintf("case %s has no handed-in material %q to confirm", id, cm.Code), nil)
+			return
+		}
+		if !cm.ValidUntil.IsZero() && !cm.ValidUntil.After(now) {
+			writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+				fmt.Sprintf("material %s: valid_until %s is not in the future", cm.Code, cm.ValidUntil.Format(time.RFC3339)), nil)
+			return
+		}
+		mr := m.Materials[i]
+		e := wire.VaultEntry{Ref: id + "/" + mr.Code, Code: mr.Code, Name: mr.Name, Source: wire.SourceCase,
+			Issuer: t.Hall, SHA256: mr.SHA256, Size: mr.Size, ContentType: mr.ContentType,
+			ValidFrom: now, ValidUntil: cm.ValidUntil.UTC(), Case: id, ConfirmedBy: req.Clerk, ConfirmedAt: now}
+		if j := slices.IndexFunc(held, func(h wire.VaultEntry) bool { return h.Ref == e.Ref }); j >= 0 {
+			// Keep the first confirmation's who and when; a repeat only
+			// corrects the validity.
+			old := held[j]
+			old.ValidUntil = e.ValidUntil
+			e = old
+		}
+		out = append(out, e)
+	}
+	if err := s.st.PutVaultEntries(ctx, key, out); err != nil {
+		s.internal(w, "store vault entries", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.ConfirmAnswer{Applicant: key, Entries: out})
+}
+
+// Licence is one electronic licence in the file LoadLicences reads: the
+// stand-in for the licence registry (电子证照库).
+type Licence struct {
+	IDNumber   string    `json:"id_number"`
+	Holder     string    `json:"holder"` // for the people who edit the file; not kept
+	LicenceNo  string    `json:"licence_no"`
+	Code       string    `json:"code"` // the material it stands for
+	Name       string    `json:"name"`
+	Issuer     string    `json:"issuer"`
+	SHA256     string    `json:"sha256,omitempty"` // of the electronic document, if the registry gives it
+	ValidFrom  time.Time `json:"valid_from,omitzero"`
+	ValidUntil time.Time `json:"valid_until,omitzero"`
+}
+
+// LicenceFile is the JSON form of the licences file (`--licences FILE`).
+type LicenceFile struct {
+	Licences []Licence `json:"licences"`
+}
+
+// LoadLicences reads the licences file at path and puts each licence into
+// its holder's vault, replacing an entry of the same licence number. A
+// licence left out of a later file stays; to withdraw one, load it with a
+// past valid_until. It returns how many licences it loaded. A bad line
+// stops the load before anything is stored, and the error names it by
+// index and licence number, never by ID number.
+func (s *Server) LoadLicences(path string) (int, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("load licences: %w", err)
+	}
+	var f LicenceFile
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return 0, fmt.Errorf("load licences from %s: %w", path, err)
+	}
+	ctx := context.Background()
+	byApplicant := map[string][]wire.VaultEntry{}
+	for i, l := range f.Licences {
+		switch {
+		case !wire.ValidIDNumber(l.IDNumber):
+			return 0, fmt.Errorf("load licences from %s: licence %d (%s): id_number is not a valid resident ID number", path, i, l.LicenceNo)
+		case l.LicenceNo == "" || l.Code == "" || l.Name == "" || l.Issuer == "":
+			return 0, fmt.Errorf("load licences from %s: licence %d (%q): licence_no, code, name and issuer are required", path, i, l.LicenceNo)
+		case l.SHA256 != "" && !wire.ValidSHA256(l.SHA256):
+			return 0, fmt.Errorf("load licences from %s: licence %d (%s): sha256 is not a lowercase hex SHA-256", path, i, l.LicenceNo)
+		case !l.ValidUntil.IsZero() && !l.ValidUntil.After(l.ValidFrom):
+			return 0, fmt.Errorf("load licences from %s: licence %d (%s): valid_until is not after valid_from", path, i, l.LicenceNo)
+		}
+		key, err := s.applicantKey(ctx, l.IDNumber)
+		if err != nil {
+			return 0, fmt.Errorf("load licences: %w", err)
+		}
+		byApplicant[key] = append(byApplicant[key], wire.VaultEntry{Ref: "licence:" + l.LicenceNo, Code: l.Code, Name: l.Name,
+			Source: wire.SourceLicence, Issuer: l.Issuer, SHA256: l.SHA256, ValidFrom: l.ValidFrom.UTC(), ValidUntil: l.ValidUntil.UTC()})
+	}
+	for key, entries := range byApplicant {
+		if err := s.st.PutVaultEntries(ctx, key, entries); err != nil {
+			return 0, fmt.Errorf("load licences: %w", err)
+		}
+	}
+	return len(f.Licences), nil
+}

@@ -1,0 +1,162 @@
+package platform
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"yici/sync/wire"
+)
+
+const zhangSan = "21020219880504123X"
+
+func (f *fixture) vault(id string) (int, wire.VaultAnswer, []byte) {
+	f.t.Helper()
+	code, b := f.do("POST", "/v1/vault/query", f.token, strings.NewReader(mustJSON(wire.VaultQuery{IDNumber: id})))
+	var a wire.VaultAnswer
+	if code == 200 {
+		if err := json.Unmarshal(b, &a); err != nil {
+			f.t.Fatalf("vault answer %s: %v", b, err)
+		}
+	}
+	return code, a, b
+}
+
+func refs(a wire.VaultAnswer) []string {
+	var out []string
+	for _, e := range a.Entries {
+		out = append(out, e.Ref)
+	}
+	return out
+}
+
+func TestVault(t *testing.T) {
+	f := newFixture(t, Options{})
+	n, err := f.srv.LoadLicences("testdata/licences.json")
+	if err != nil || n != 4 {
+		t.Fatalf("load licences: %d, %v", n, err)
+	}
+	// Loading again replaces, it does not add.
+	if _, err := f.srv.LoadLicences("testdata/licences.json"); err != nil {
+		t.Fatal(err)
+	}
+	page := []byte("scan of a two-inch photo")
+	if code, b := f.do("PUT", "/v1/blobs/"+sum(page), f.token, bytes.NewReader(page)); code != 201 {
+		t.Fatalf("put blob: %d %s", code, b)
+	}
+	m := manifest("case-v1", page)
+	m.Materials[0].Code, m.Materials[0].Name = "M-PHOTO", "两寸照片"
+	m.Materials = append(m.Materials, wire.MaterialRef{Code: "M-HUKOU", Name: "居民户口簿", Exempt: true})
+	if code, b := f.do("PUT", "/v1/cases/case-v1", f.token, strings.NewReader(mustJSON(m))); code != 201 {
+		t.Fatalf("put case: %d %s", code, b)
+	}
+
+	code, before, body := f.vault(zhangSan)
+	if code != 200 || !slices.Equal(refs(before), []string{"licence:210202198805041230-SFZ-2018", "licence:2102021988HK0001"}) {
+		t.Fatalf("vault of 张三: %d %s", code, body)
+	}
+	if bytes.Contains(body, []byte(zhangSan)) || before.Applicant == "" {
+		t.Errorf("vault answer names the ID number or no applicant key: %s", body)
+	}
+	at := time.Now().Add(time.Minute)
+	if e, ok := before.OnFile("M-HUKOU", at); !ok || e.Source != wire.SourceLicence {
+		t.Errorf("户口簿 not on file for 张三: %+v", e)
+	}
+	if _, ok := before.OnFile("M-PHOTO", at); ok {
+		t.Error("a photo is on file before any was confirmed")
+	}
+
+	confirm := func(req wire.ConfirmRequest, caseID string) (int, wire.ConfirmAnswer, []byte) {
+		code, b := f.do("POST", "/v1/cases/"+caseID+"/confirm", f.token, strings.NewReader(mustJSON(req)))
+		var a wire.ConfirmAnswer
+		json.Unmarshal(b, &a)
+		return code, a, b
+	}
+	until := time.Now().AddDate(1, 0, 0).UTC().Truncate(time.Second)
+	req := wire.ConfirmRequest{Clerk: "窗口3 王丽", Materials: []wire.ConfirmMaterial{{Code: "M-PHOTO", ValidUntil: until}}}
+	code, first, b := confirm(req, "case-v1")
+	if code != 200 || len(first.Entries) != 1 || first.Applicant != before.Applicant {
+		t.Fatalf("confirm: %d %s", code, b)
+	}
+	e := first.Entries[0]
+	if e.Ref != "case-v1/M-PHOTO" || e.SHA256 != sum(page) || e.Case != "case-v1" || e.Source != wire.SourceCase || !e.ValidUntil.Equal(until) {
+		t.Errorf("confirmed entry %+v", e)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if code, again, _ := confirm(req, "case-v1"); code != 200 || mustJSON(again) != mustJSON(first) {
+		t.Errorf("repeated confirm: %d %+v, want %+v", code, again, first)
+	}
+	_, after, _ := f.vault(zhangSan)
+	if got, ok := after.OnFile("M-PHOTO", at); !ok || got.Ref != "case-v1/M-PHOTO" {
+		t.Errorf("photo not on file after confirmation: %+v", after)
+	}
+	if _, ok := after.OnFile("M-PHOTO", until); ok {
+		t.Error("photo on file after its validity")
+	}
+
+	// 李梅's identity-card licence ran out in 2022: listed, but not on file.
+	_, li, _ := f.vault("210204199208170022")
+	if len(li.Entries) != 1 {
+		t.Errorf("李梅's vault %+v", li)
+	}
+	if _, ok := li.OnFile("M-IDCARD", at); ok {
+		t.Error("an expired licence counts as on file")
+	}
+	if _, none, _ := f.vault("210211196503020043"); len(none.Entries) != 1 || none.Applicant == li.Applicant {
+		t.Errorf("赵强's vault %+v", none)
+	}
+
+	for _, c := range []struct {
+		name, path, body string
+		status           int
+		code             string
+	}{
+		{"bad check digit", "/v1/vault/query", `{"id_number":"210202198805041231"}`, 400, wire.CodeBadRequest},
+		{"no number", "/v1/vault/query", `{}`, 400, wire.CodeBadRequest},
+		{"malformed query", "/v1/vault/query", `{"id_number":`, 400, wire.CodeBadRequest},
+		{"confirm unknown case", "/v1/cases/case-x/confirm", mustJSON(req), 404, wire.CodeNotFound},
+		{"confirm exempt material", "/v1/cases/case-v1/confirm", `{"clerk":"c","materials":[{"code":"M-HUKOU"}]}`, 400, wire.CodeBadRequest},
+		{"confirm unknown material", "/v1/cases/case-v1/confirm", `{"clerk":"c","materials":[{"code":"M-X"}]}`, 400, wire.CodeBadRequest},
+		{"confirm validity past", "/v1/cases/case-v1/confirm", `{"clerk":"c","materials":[{"code":"M-PHOTO","valid_until":"2020-01-01T00:00:00Z"}]}`, 400, wire.CodeBadRequest},
+		{"confirm without clerk", "/v1/cases/case-v1/confirm", `{"materials":[{"code":"M-PHOTO"}]}`, 400, wire.CodeBadRequest},
+	} {
+		code, b := f.do("POST", c.path, f.token, strings.NewReader(c.body))
+		var eb wire.ErrorBody
+		json.Unmarshal(b, &eb)
+		if code != c.status || eb.Error.Code != c.code {
+			t.Errorf("%s: %d %s", c.name, code, b)
+		}
+		if bytes.Contains(b, []byte("21020219880504123")) {
+			t.Errorf("%s: the error repeats the ID number: %s", c.name, b)
+		}
+	}
+	if _, again, _ := f.vault(zhangSan); mustJSON(again.Entries) != mustJSON(after.Entries) {
+		t.Errorf("refused requests changed the vault:\n%+v\n%+v", after.Entries, again.Entries)
+	}
+}
+
+func TestLoadLicencesRefusesBadFiles(t *testing.T) {
+	f := newFixture(t, Options{})
+	dir := t.TempDir()
+	for _, c := range []struct{ name, body, want string }{
+		{"bad number", `{"licences":[{"id_number":"210202198805041231","licence_no":"L1","code":"M-HUKOU","name":"户口簿","issuer":"公安"}]}`, "licence 0 (L1): id_number"},
+		{"no issuer", `{"licences":[{"id_number":"21020219880504123X","licence_no":"L1","code":"M-HUKOU","name":"户口簿"}]}`, "are required"},
+		{"unknown field", `{"licences":[{"id":"x"}]}`, "unknown field"},
+		{"validity backwards", `{"licences":[{"id_number":"21020219880504123X","licence_no":"L1","code":"M-HUKOU","name":"户口簿","issuer":"公安","valid_from":"2020-01-01T00:00:00Z","valid_until":"2019-01-01T00:00:00Z"}]}`, "valid_until"},
+	} {
+		p := filepath.Join(dir, c.name+".json")
+		os.WriteFile(p, []byte(c.body), 0o600)
+		_, err := f.srv.LoadLicences(p)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "2102021988050412") {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	if _, a, _ := f.vault(zhangSan); len(a.Entries) != 0 {
+		t.Errorf("a refused file left entries: %+v", a.Entries)
+	}
+}
