@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := bin
 DATA ?= $(HOME)/.local/share/yici-demo
 
-.PHONY: deps build run test bench screens clean
+.PHONY: deps build run test bench soak screens clean
 
 deps:
 	@command -v go >/dev/null || { echo "deps: Go 1.26 is not installed: put it at /usr/local/go (Debian's golang-go is too old)"; exit 1; }
@@ -50,6 +50,10 @@ test: deps
 
 bench: deps
 	go test -run '^$$' -bench . -benchtime 2s ./... | grep -E 'ratio|^(ok|FAIL|Benchmark)|ns/op'
+
+# The crash test at length: 1,000 SIGKILL rounds (make test runs 50).
+soak: deps
+	YICI_SOAK_ROUNDS=1000 go test -count=1 -run '^TestCrashSoak$$' -timeout 3h ./sync/uploader
 
 # Refresh docs/screens from a real window under Xvfb and the simulated printer.
 screens: build

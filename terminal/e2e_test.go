@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"io"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,6 +32,7 @@ import (
 	"yici/sync/platform"
 	"yici/sync/store"
 	"yici/sync/uploader"
+	"yici/sync/wire"
 )
 
 // zhang is invented; the ID number's check digit is valid.
@@ -80,6 +82,13 @@ func newHall(t *testing.T, dir string) *hall {
 	}
 	t.Cleanup(func() { h.pst.Close() })
 	srv := platform.New(h.pst, platform.Options{})
+	lic := filepath.Join(dir, "licences.json")
+	if err := os.WriteFile(lic, assets.DemoLicences, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.LoadLicences(lic); err != nil {
+		t.Fatal(err)
+	}
 	tok, err := srv.Enrol("DL01", "K01")
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +111,10 @@ func newHall(t *testing.T, dir string) *hall {
 	h.k = New(Config{
 		Hall: "示例政务服务中心", Terminal: "K01", Catalog: cat, Store: h.st,
 		Reader: idcard.New(cport, nil), Scanner: docscan.Simulated{Title: "居民身份证"},
-		Printer:  printer.New(pport, printer.Options{Settle: 50 * time.Millisecond}),
+		Printer: printer.New(pport, printer.Options{Settle: 50 * time.Millisecond}),
+		Vault: func(ctx context.Context, id string) (wire.VaultAnswer, time.Time, bool, error) {
+			return uploader.LookupVault(ctx, h.client, h.st, id)
+		},
 		QueryURL: "https://yici.example/q/", IdleTimeout: time.Minute,
 	}, h.w)
 	return h
@@ -178,8 +190,8 @@ func TestVisitEndToEnd(t *testing.T) {
 	}
 	test.Tap(button(t, h.k.itemGrid, "居民身份证换领"))
 	waitScreen(t, h.k, "materials")
-	if !h.k.submitBtn.Disabled() {
-		t.Error("submit is enabled before any material is scanned")
+	if _, ok := h.k.sess.exempt["M-HUKOU"]; !ok {
+		t.Error("居民户口簿 is on file as a licence but not marked 免提交")
 	}
 	test.Tap(button(t, h.k.matList, "扫描"))
 	if !h.k.sess.captured["M-ID-OLD"] {
@@ -207,7 +219,7 @@ func TestVisitEndToEnd(t *testing.T) {
 	for _, l := range rec.Lines {
 		text.WriteString(l.Text + "\n")
 	}
-	for _, want := range []string{"受理回执", "张*", "2102**********123X", "居民身份证换领", caseID} {
+	for _, want := range []string{"受理回执", "张*", "2102**********123X", "居民身份证换领", caseID, "免提交"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("receipt lacks %q:\n%s", want, text.String())
 		}
@@ -236,9 +248,19 @@ func TestVisitEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := c.Manifest
-	if m.Applicant.IDNumber != zhang.IDNumber || len(m.Materials) != 1 || m.Materials[0].Code != "M-ID-OLD" || m.CatalogRevision != h.k.cfg.Catalog.Revision {
+	var scanned []wire.MaterialRef
+	exempt := 0
+	for _, r := range m.Materials {
+		if r.Exempt {
+			exempt++
+		} else {
+			scanned = append(scanned, r)
+		}
+	}
+	if m.Applicant.IDNumber != zhang.IDNumber || len(scanned) != 1 || scanned[0].Code != "M-ID-OLD" || exempt != 1 || m.CatalogRevision != h.k.cfg.Catalog.Revision {
 		t.Fatalf("platform holds revision %d, materials %+v", m.CatalogRevision, m.Materials)
 	}
+	m.Materials = scanned
 	page, _ := docscan.Simulated{Title: "居民身份证"}.Scan(ctx, docscan.Options{})
 	sum := sha256.Sum256(page[0].PNG)
 	if m.Materials[0].SHA256 != hex.EncodeToString(sum[:]) {
@@ -266,7 +288,7 @@ func TestVisitEndToEnd(t *testing.T) {
 func TestSubmittedCaseSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := newHall(t, dir)
-	h.k.identified(&zhang)
+	h.k.start(&session{card: &zhang})
 	if err := h.k.PickItem("RS-0201"); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +327,7 @@ func TestIdleWipes(t *testing.T) {
 	h := newHall(t, t.TempDir())
 	now := time.Now()
 	h.k.cfg.Now = func() time.Time { return now }
-	h.k.identified(&zhang)
+	h.k.start(&session{card: &zhang})
 	if err := h.k.PickItem("GA-0101"); err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,11 @@ type Store interface {
 	Pending() (n int, oldest time.Time, err error)
 }
 
+// VaultLookup asks what the applicant already has on file (S13): the
+// platform's answer, or the cached one when offline (fresh false, with the
+// time it was fetched).
+type VaultLookup func(ctx context.Context, idNumber string) (a wire.VaultAnswer, fetched time.Time, fresh bool, err error)
+
 // Config is everything a kiosk is made of.
 type Config struct {
 	Hall, Terminal string
@@ -55,8 +60,9 @@ type Config struct {
 	Reader         CardReader
 	Scanner        docscan.Scanner
 	Printer        Printer
-	Kick           func() // wakes the uploader after a submission; may be nil
-	QueryURL       string // the receipt's QR code is QueryURL + case id
+	Vault          VaultLookup // nil: nothing is known to be on file
+	Kick           func()      // wakes the uploader after a submission; may be nil
+	QueryURL       string      // the receipt's QR code is QueryURL + case id
 	IdleTimeout    time.Duration
 	Scale          float32 // type size: 1.5 by default (24 px body text), 2 in elder mode
 	Now            func() time.Time
@@ -68,6 +74,12 @@ type session struct {
 	item     *catalog.Item
 	caseID   string
 	captured map[string]bool // material code → stored
+
+	vault        wire.VaultAnswer
+	vaultFetched time.Time
+	vaultFresh   bool
+	vaultErr     error
+	exempt       map[string]wire.VaultEntry // material code → what is on file for it
 }
 
 func (c *Config) now() time.Time {
@@ -92,14 +104,34 @@ func (k *Kiosk) startCase(it *catalog.Item) error {
 	s.item = it
 	s.caseID = newCaseID(k.cfg.Terminal, k.cfg.now())
 	s.captured = map[string]bool{}
+	s.exempt = map[string]wire.VaultEntry{}
+	var refs []wire.MaterialRef
+	for _, m := range it.Materials {
+		if e, ok := s.vault.OnFile(m.Code, k.cfg.now()); ok {
+			s.exempt[m.Code] = e
+			refs = append(refs, wire.MaterialRef{Code: m.Code, Name: m.Name, Exempt: true})
+		}
+	}
 	return k.cfg.Store.SaveCase(wire.Manifest{
 		ID:              s.caseID,
 		Terminal:        k.cfg.Terminal,
 		CatalogRevision: k.cfg.Catalog.Revision,
 		Items:           []string{it.Code},
 		Applicant:       wire.Applicant{Name: s.card.Name, IDNumber: s.card.IDNumber},
+		Materials:       refs,
 		CreatedAt:       k.cfg.now().UTC(),
 	})
+}
+
+// lookupVault asks what the person has on file; called off the UI thread
+// before the visit starts, so the material lists can mark 免提交 at once.
+func (k *Kiosk) lookupVault(ctx context.Context, s *session) {
+	if k.cfg.Vault == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s.vault, s.vaultFetched, s.vaultFresh, s.vaultErr = k.cfg.Vault(ctx, s.card.IDNumber)
 }
 
 // scan captures one material: the scanner's first page goes to the store
@@ -124,7 +156,7 @@ func (k *Kiosk) scan(ctx context.Context, m catalog.Material) error {
 func (s *session) missing() []catalog.Material {
 	var out []catalog.Material
 	for _, m := range s.item.Materials {
-		if m.Required && !s.captured[m.Code] {
+		if _, onFile := s.exempt[m.Code]; m.Required && !s.captured[m.Code] && !onFile {
 			out = append(out, m)
 		}
 	}
@@ -140,6 +172,8 @@ func (k *Kiosk) printReceipt() error {
 		st := printer.MaterialPending
 		if s.captured[m.Code] {
 			st = printer.MaterialReceived
+		} else if _, ok := s.exempt[m.Code]; ok {
+			st = printer.MaterialExempt
 		}
 		mats = append(mats, printer.ReceiptMaterial{Name: m.Name, State: st})
 	}

@@ -21,6 +21,7 @@ import (
 	"yici/sync/catalog"
 	"yici/sync/mask"
 	"yici/sync/store"
+	"yici/sync/wire"
 )
 
 // itemsPerPage keeps every item button large enough to hit with a finger;
@@ -218,15 +219,18 @@ func (k *Kiosk) pollCard(ctx context.Context) {
 		msg := fmt.Sprintf("读卡器故障，请联系工作人员 / card reader fault: %v", err)
 		fyne.DoAndWait(func() { k.readerFault = msg })
 	default:
-		fyne.DoAndWait(func() { k.identified(card) })
+		s := &session{card: card}
+		k.lookupVault(ctx, s)
+		fyne.DoAndWait(func() { k.start(s) })
 	}
 }
 
-// Identified starts a visit for the person on the card.
-func (k *Kiosk) identified(card *idcard.Card) {
+// start begins the visit s, whose card has been read and vault asked.
+func (k *Kiosk) start(s *session) {
 	k.mu.Lock()
-	k.sess = &session{card: card}
+	k.sess = s
 	k.mu.Unlock()
+	card := s.card
 	k.touch()
 	k.say("")
 	k.greeting.Text = fmt.Sprintf("您好，%s（%s）", mask.Name(card.Name), mask.ID(card.IDNumber))
@@ -260,8 +264,15 @@ func (k *Kiosk) pick(it *catalog.Item) {
 	}
 	k.itemTitle.Text = it.Name
 	k.itemTitle.Refresh()
-	k.itemGuide.SetText(fmt.Sprintf("承诺时限 %d 个工作日（法定 %d 日） · 收费：%s · 地点：%s · 咨询：%s",
-		it.PromisedDays, it.LegalDays, it.Fees, it.Place, it.Contact))
+	guide := fmt.Sprintf("承诺时限 %d 个工作日（法定 %d 日） · 收费：%s · 地点：%s · 咨询：%s",
+		it.PromisedDays, it.LegalDays, it.Fees, it.Place, it.Contact)
+	switch s := k.sess; {
+	case s.vaultErr != nil:
+		guide += "\n暂时无法查询已有材料，请按清单提交 / on-file check unavailable"
+	case k.cfg.Vault != nil && !s.vaultFresh:
+		guide += "\n离线：已有材料信息截至 " + s.vaultFetched.Local().Format("01-02 15:04")
+	}
+	k.itemGuide.SetText(guide)
 	k.refreshMaterials()
 	k.show(k.materials)
 }
@@ -281,9 +292,16 @@ func (k *Kiosk) refreshMaterials() {
 		rule := widget.NewLabel("审核准则：" + strings.Join(crit, "；"))
 		rule.Wrapping = fyne.TextWrapWord
 		var action fyne.CanvasObject
+		e, onFile := s.exempt[m.Code]
 		switch {
 		case s.captured[m.Code]:
 			action = widget.NewLabel("✓ 已收 / received")
+		case onFile:
+			src := "已有电子证照"
+			if e.Source == wire.SourceCase {
+				src = "此前已提交"
+			}
+			action = widget.NewLabel("✓ 免提交 / on file（" + src + "）")
 		default:
 			b := widget.NewButtonWithIcon("扫描 / Scan", theme.ContentAddIcon(), func() { k.touch(); k.scanMaterial(m) })
 			action = b
@@ -293,7 +311,7 @@ func (k *Kiosk) refreshMaterials() {
 	k.matList.Objects = rows
 	k.restyle()
 	k.submitBtn.Enable()
-	if len(s.captured) == 0 {
+	if len(s.captured)+len(s.exempt) == 0 {
 		k.submitBtn.Disable()
 	}
 }

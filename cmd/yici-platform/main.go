@@ -1,22 +1,27 @@
 // Command yici-platform is the central platform that every kiosk and desk
 // syncs to: blobs by SHA-256, case manifests, enrolled terminals.
 //
-//	yici-platform serve  --data DIR [--addr :8443]
-//	yici-platform enrol  --data DIR --hall H --name N   (prints the token)
-//	yici-platform revoke --data DIR --name N
+//	yici-platform serve   --data DIR [--addr :8443] [--licences FILE] [--tls-cert C --tls-key K | --insecure-http]
+//	yici-platform enrol   --data DIR --hall H --name N   (prints the token)
+//	yici-platform revoke  --data DIR --name N
+//	yici-platform publish --data DIR FILE                (a catalogue revision)
+//
+// TLS is on by default: without --tls-cert the platform makes a self-signed
+// certificate in DIR/tls on its first start; terminals pin that file.
 package main
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
-	"time"
 
 	"yici/sync/platform"
 )
@@ -31,6 +36,10 @@ func main() {
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (serve)")
 	hall := fs.String("hall", "", "hall code of the terminal (enrol)")
 	name := fs.String("name", "", "terminal name, unique across the city (enrol, revoke)")
+	licences := fs.String("licences", "", "JSON file of electronic licences to load into the vault (serve)")
+	cert := fs.String("tls-cert", "", "PEM certificate; default: a self-signed one made in DIR/tls")
+	key := fs.String("tls-key", "", "PEM key of --tls-cert")
+	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (only behind a TLS proxy)")
 	fs.Parse(args)
 
 	st, err := platform.OpenBolt(*data)
@@ -42,7 +51,32 @@ func main() {
 
 	switch cmd {
 	case "serve":
-		err = serve(srv, *addr)
+		if *licences != "" {
+			var n int
+			if n, err = srv.LoadLicences(*licences); err != nil {
+				break
+			}
+			log.Printf("yici-platform: %d licences loaded into the vault", n)
+		}
+		var cfg *tls.Config
+		if !*insecure {
+			var info platform.TLSInfo
+			if cfg, info, err = platform.LoadTLS(platform.TLSOptions{Dir: *data, CertFile: *cert, KeyFile: *key}); err != nil {
+				break
+			}
+			log.Printf("yici-platform: TLS certificate %s (SHA-256 %s, generated now: %v); terminals pin this file", info.CertFile, info.Fingerprint, info.Generated)
+		}
+		err = serve(srv, *addr, cfg)
+	case "publish":
+		var doc []byte
+		if doc, err = os.ReadFile(fs.Arg(0)); err != nil {
+			break
+		}
+		var rev int
+		var stored bool
+		if rev, stored, err = srv.PublishCatalog(doc); err == nil {
+			fmt.Fprintf(os.Stderr, "catalogue revision %d published (new: %v)\n", rev, stored)
+		}
 	case "enrol":
 		if *hall == "" || *name == "" {
 			log.Fatal("yici-platform enrol: --hall and --name are required")
@@ -50,7 +84,8 @@ func main() {
 		var tok string
 		if tok, err = srv.Enrol(*hall, *name); err == nil {
 			fmt.Println(tok)
-			fmt.Fprintf(os.Stderr, "terminal %s of hall %s enrolled; give it the token above (shown once)\n", *name, *hall)
+			fmt.Fprintf(os.Stderr, "terminal %s of hall %s enrolled; give it the token above (shown once) and %s to pin\n",
+				*name, *hall, filepath.Join(*data, "tls", "cert.pem"))
 		}
 	case "revoke":
 		if err = srv.Revoke(*name); err == nil {
@@ -64,24 +99,22 @@ func main() {
 	}
 }
 
-func serve(h http.Handler, addr string) error {
-	hs := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		hs.Shutdown(sctx)
-	}()
-	log.Printf("yici-platform: listening on %s", addr)
-	if err := hs.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+func serve(h http.Handler, addr string, cfg *tls.Config) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
 		return err
 	}
-	return nil
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	scheme := "https"
+	if cfg == nil {
+		scheme = "http"
+	}
+	log.Printf("yici-platform: listening on %s://%s", scheme, ln.Addr())
+	return platform.Serve(ctx, ln, h, cfg)
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: yici-platform serve|enrol|revoke --data DIR [--addr A] [--hall H --name N]")
+	fmt.Fprintln(os.Stderr, "usage: yici-platform serve|enrol|revoke|publish --data DIR [flags]   (yici-platform CMD -h for flags)")
 	os.Exit(2)
 }

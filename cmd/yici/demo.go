@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,9 +16,9 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"yici/assets"
 	"yici/drivers/sim"
 	"yici/sync/platform"
-	"yici/sync/uploader"
 	"yici/terminal"
 )
 
@@ -48,6 +47,17 @@ func demoMain(args []string) error {
 	}
 	defer pst.Close()
 	srv := platform.New(pst, platform.Options{})
+	lic := filepath.Join(*data, "licences.json")
+	if err := os.WriteFile(lic, assets.DemoLicences, 0o600); err != nil {
+		return err
+	}
+	if _, err := srv.LoadLicences(lic); err != nil {
+		return err
+	}
+	tlsCfg, tlsInfo, err := platform.LoadTLS(platform.TLSOptions{Dir: filepath.Join(*data, "platform")})
+	if err != nil {
+		return err
+	}
 	kioskToken, err := demoToken(srv, *data, "DL01", "K01")
 	if err != nil {
 		return err
@@ -60,10 +70,8 @@ func demoMain(args []string) error {
 	if err != nil {
 		return fmt.Errorf("platform: %w", err)
 	}
-	base := "http://" + ln.Addr().String()
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	defer hs.Close()
+	base := "https://" + ln.Addr().String()
+	go platform.Serve(ctx, ln, srv, tlsCfg)
 	log.Printf("demo: platform at %s, data in %s", base, *data)
 
 	// Simulated devices on pseudo-terminals, driven through real serial ports.
@@ -79,7 +87,7 @@ func demoMain(args []string) error {
 	defer prn.Close()
 	log.Printf("demo: ID-card reader on %s, receipt printer on %s", card.Path(), prn.Path())
 
-	ap, err := openAppliance(filepath.Join(*data, "kiosk"), base, kioskToken)
+	ap, err := openAppliance(filepath.Join(*data, "kiosk"), base, kioskToken, tlsInfo.CertFile)
 	if err != nil {
 		return err
 	}
@@ -99,10 +107,14 @@ func demoMain(args []string) error {
 	a := newApp()
 	k, kw := kioskWindow(a, terminal.Config{
 		Hall: "大连市示例区政务服务中心", Terminal: "K01", Catalog: ap.cat, Store: ap.store,
-		Reader: reader, Scanner: scanner("sim"), Printer: printer, Kick: ap.up.Kick,
+		Reader: reader, Scanner: scanner("sim"), Printer: printer, Kick: ap.up.Kick, Vault: ap.vault,
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
 	}, false)
-	d, dw := deskWindow(a, &uploader.Client{BaseURL: base, Token: deskToken}, ap.cat)
+	deskClient, err := newClient(base, deskToken, tlsInfo.CertFile)
+	if err != nil {
+		return err
+	}
+	d, dw := deskWindow(a, deskClient, ap.cat)
 	pan := newPanel(a, card, prn, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"yici/sync/catalog"
 	"yici/sync/store"
 	"yici/sync/uploader"
+	"yici/sync/wire"
 	"yici/terminal"
 )
 
@@ -49,8 +51,9 @@ func (a *appliance) Close() {
 }
 
 // openAppliance opens the encrypted store in dir (key in dir/kiosk.key,
-// readable only by this user) and an uploader to the platform.
-func openAppliance(dir, platformURL, token string) (*appliance, error) {
+// readable only by this user) and an uploader to the platform, trusting
+// exactly the certificate in pin (the platform's self-signed one).
+func openAppliance(dir, platformURL, token, pin string) (*appliance, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -63,7 +66,11 @@ func openAppliance(dir, platformURL, token string) (*appliance, error) {
 		st.Close()
 		return nil, err
 	}
-	c := &uploader.Client{BaseURL: platformURL, Token: token}
+	c, err := newClient(platformURL, token, pin)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	up := uploader.New(st, c, uploader.Options{
 		MinBackoff:   500 * time.Millisecond,
 		MaxBackoff:   30 * time.Second,
@@ -74,6 +81,26 @@ func openAppliance(dir, platformURL, token string) (*appliance, error) {
 		},
 	})
 	return &appliance{store: st, up: up, client: c, cat: cat, closer: []func() error{st.Close}}, nil
+}
+
+// newClient is a platform client; pin, when set, is the certificate file
+// to trust instead of the system's roots.
+func newClient(platformURL, token, pin string) (*uploader.Client, error) {
+	c := &uploader.Client{BaseURL: platformURL, Token: token}
+	if pin != "" {
+		t, err := uploader.PinnedTransport(pin)
+		if err != nil {
+			return nil, err
+		}
+		c.HTTP = &http.Client{Transport: t}
+	}
+	return c, nil
+}
+
+// vault looks up what an applicant has on file, falling back to the
+// store's cached answer offline.
+func (a *appliance) vault(ctx context.Context, id string) (wire.VaultAnswer, time.Time, bool, error) {
+	return uploader.LookupVault(ctx, a.client, a.store, id)
 }
 
 // openReader opens the ID-card reader on port.

@@ -20,8 +20,9 @@ func terminalMain(args []string) error {
 	cardPort := fs.String("idcard", "/dev/ttyUSB0", "serial port of the GA 467 ID-card reader")
 	prnPort := fs.String("printer", "/dev/ttyUSB1", "serial port of the ESC/POS receipt printer")
 	scan := fs.String("scanner", "sim", `SANE device for scanimage -d, or "sim"`)
-	plat := fs.String("platform", "http://127.0.0.1:8443", "platform base URL")
+	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "terminal.token", "file holding this terminal's enrolment token")
+	pin := fs.String("pin", "platform-cert.pem", "the platform's certificate to trust (its DIR/tls/cert.pem); empty: system roots")
 	hall := fs.String("hall", "示例政务服务中心", "hall name shown on screen and receipts")
 	name := fs.String("name", "K01", "terminal name as enrolled")
 	full := fs.Bool("fullscreen", false, "fill the screen (kiosk mode)")
@@ -33,7 +34,7 @@ func terminalMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	ap, err := openAppliance(*data, *plat, token)
+	ap, err := openAppliance(*data, *plat, token, *pin)
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func terminalMain(args []string) error {
 	}
 	k, w := kioskWindow(a, terminal.Config{
 		Hall: *hall, Terminal: *name, Catalog: ap.cat, Store: ap.store,
-		Reader: reader, Scanner: scanner(*scan), Printer: prn, Kick: ap.up.Kick,
+		Reader: reader, Scanner: scanner(*scan), Printer: prn, Kick: ap.up.Kick, Vault: ap.vault,
 		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale,
 	}, *full)
 	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) })
@@ -68,14 +69,15 @@ func terminalMain(args []string) error {
 func deskMain(args []string) error {
 	fs := flag.NewFlagSet("desk", flag.ExitOnError)
 	data := fs.String("data", "/var/lib/yici-desk", "directory of the desk's local store and its key")
-	plat := fs.String("platform", "http://127.0.0.1:8443", "platform base URL")
+	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "desk.token", "file holding this desk's enrolment token")
+	pin := fs.String("pin", "platform-cert.pem", "the platform's certificate to trust; empty: system roots")
 	fs.Parse(args)
 	token, err := readToken(*tokenFile)
 	if err != nil {
 		return err
 	}
-	ap, err := openAppliance(*data, *plat, token)
+	ap, err := openAppliance(*data, *plat, token, *pin)
 	if err != nil {
 		return err
 	}
