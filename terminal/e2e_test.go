@@ -24,6 +24,7 @@ import (
 	"yici/assets"
 	yicitheme "yici/assets/theme"
 	"yici/drivers/docscan"
+	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
 	"yici/drivers/printer"
 	"yici/drivers/serialport"
@@ -49,6 +50,7 @@ type hall struct {
 	w      fyne.Window
 	card   *sim.IDCard
 	prn    *sim.Printer
+	pad    *sim.Pad
 	st     *store.Store
 	pst    *platform.BoltStorage
 	client *uploader.Client
@@ -66,6 +68,17 @@ func newHall(t *testing.T, dir string) *hall {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.prn.Close() })
+	if h.pad, err = sim.NewPad(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.pad.Close() })
+	padPort, err := serialport.Open(h.pad.Path(), serialport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { padPort.Close() })
+	pad := evalpad.New(padPort, nil)
+	t.Cleanup(func() { pad.Close() })
 	cport, err := serialport.Open(h.card.Path(), serialport.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +125,7 @@ func newHall(t *testing.T, dir string) *hall {
 		Hall: "示例政务服务中心", Terminal: "K01", Catalog: cat, Store: h.st,
 		Reader: idcard.New(cport, nil), Scanner: docscan.Simulated{Title: "居民身份证"},
 		Printer: printer.New(pport, printer.Options{Settle: 50 * time.Millisecond}),
+		Pad: pad,
 		Vault: func(ctx context.Context, id string) (wire.VaultAnswer, time.Time, bool, error) {
 			return uploader.LookupVault(ctx, h.client, h.st, id)
 		},
@@ -235,6 +249,25 @@ func TestVisitEndToEnd(t *testing.T) {
 		t.Errorf("receipt QR %q, want %q", got, want)
 	}
 
+	// The rating on the pad: 满意, queued as an event with the platform's
+	// level (4 of 5 stars).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if err := h.pad.Press(evalpad.Satisfied); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("pad never asked for a rating: %v", err)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var got string
+		fyne.DoAndWait(func() { got = h.k.doneRating.Text })
+		if strings.Contains(got, "感谢您的评价：满意") {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("done screen says %q after the rating", got)
+		}
+	}
+
 	// The upload: once, byte-identical.
 	if err := uploader.New(h.st, h.client, uploader.Options{}).Drain(ctx); err != nil {
 		t.Fatal(err)
@@ -265,6 +298,13 @@ func TestVisitEndToEnd(t *testing.T) {
 	sum := sha256.Sum256(page[0].PNG)
 	if m.Materials[0].SHA256 != hex.EncodeToString(sum[:]) {
 		t.Error("platform's blob hash differs from the scanned page")
+	}
+	evs, err := h.pst.CaseEvents(ctx, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Kind != wire.EventRating || evs[0].Level != 4 || evs[0].Channel != "pad" {
+		t.Errorf("platform holds events %+v, want one pad rating of 4", evs)
 	}
 	rc, err := h.pst.OpenBlob(ctx, m.Materials[0].SHA256)
 	if err != nil {

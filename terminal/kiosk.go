@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"yici/drivers/docscan"
+	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
 	"yici/drivers/printer"
 	"yici/sync/catalog"
@@ -42,6 +43,7 @@ type Store interface {
 	SaveCase(m wire.Manifest) error
 	Capture(caseID string, ref wire.MaterialRef, data []byte) (sha256 string, err error)
 	Submit(caseID string) error
+	QueueEvent(e wire.Event, data []byte) error
 	DiscardCase(caseID string) error
 	CaseState(caseID string) (store.State, error)
 	Pending() (n int, oldest time.Time, err error)
@@ -52,6 +54,12 @@ type Store interface {
 // time it was fetched).
 type VaultLookup func(ctx context.Context, idNumber string) (a wire.VaultAnswer, fetched time.Time, fresh bool, err error)
 
+// Pad is the evaluation pad (评价器) the citizen rates the service on.
+type Pad interface {
+	Prompt(ctx context.Context, p evalpad.Prompt) error
+	AskRating(ctx context.Context, timeout time.Duration) (evalpad.Rating, error)
+}
+
 // Config is everything a kiosk is made of.
 type Config struct {
 	Hall, Terminal string
@@ -61,6 +69,7 @@ type Config struct {
 	Scanner        docscan.Scanner
 	Printer        Printer
 	Vault          VaultLookup // nil: nothing is known to be on file
+	Pad            Pad         // nil: rating by the receipt's QR code only
 	Kick           func()      // wakes the uploader after a submission; may be nil
 	QueryURL       string      // the receipt's QR code is QueryURL + case id
 	IdleTimeout    time.Duration
@@ -194,4 +203,34 @@ func (k *Kiosk) printReceipt() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return k.cfg.Printer.Print(ctx, doc.Bytes())
+}
+
+// rate asks for a rating of this visit on the pad (一次一评, S17) and
+// queues it as an event; it runs off the UI thread and returns what the
+// done screen should say.
+func (k *Kiosk) rate(ctx context.Context, caseID, item string) string {
+	p := evalpad.Prompt{CaseNo: caseID, ClerkName: "自助服务", ClerkID: k.cfg.Terminal, Window: "自助终端 " + k.cfg.Terminal, Item: item}
+	if err := k.cfg.Pad.Prompt(ctx, p); err != nil {
+		return "评价器暂不可用，可扫回执二维码评价 / rating pad unavailable: " + err.Error()
+	}
+	r, err := k.cfg.Pad.AskRating(ctx, 90*time.Second)
+	if errors.Is(err, evalpad.ErrNoRating) {
+		return "未评价，可扫回执二维码评价 / not rated; use the receipt's QR code"
+	}
+	if err != nil {
+		return "评价未收到，可扫回执二维码评价 / rating failed: " + err.Error()
+	}
+	reasons := make([]string, len(r.Reasons))
+	for i, x := range r.Reasons {
+		reasons[i] = x.String()
+	}
+	e := wire.Event{ID: caseID + "-rating", Kind: wire.EventRating, At: k.cfg.now().UTC(), Case: caseID,
+		Level: r.Level.Stars(), Reasons: reasons, Channel: "pad"}
+	if err := k.cfg.Store.QueueEvent(e, nil); err != nil {
+		return "评价未能保存，请告知工作人员 / rating not saved: " + err.Error()
+	}
+	if k.cfg.Kick != nil {
+		k.cfg.Kick()
+	}
+	return "感谢您的评价：" + r.Level.String() + " / thank you"
 }

@@ -55,6 +55,8 @@ type Kiosk struct {
 	doneTitle  *canvas.Text
 	doneDetail *widget.Label
 	doneSync   *widget.Label
+	doneRating *widget.Label
+	stopRating context.CancelFunc // ends a pending pad rating when the visit ends
 	status     *widget.Label
 	countdown  *widget.Label
 	message    *widget.Label
@@ -121,9 +123,12 @@ func (k *Kiosk) build() {
 	k.doneDetail.Alignment = fyne.TextAlignCenter
 	k.doneSync = widget.NewLabel("")
 	k.doneSync.Alignment = fyne.TextAlignCenter
+	k.doneRating = widget.NewLabel("")
+	k.doneRating.Alignment = fyne.TextAlignCenter
+	k.doneRating.Wrapping = fyne.TextWrapWord
 	finish := widget.NewButtonWithIcon("完成 / Finish", theme.ConfirmIcon(), func() { k.wipe() })
 	finish.Importance = widget.HighImportance
-	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, layout.NewSpacer(), finish)
+	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, layout.NewSpacer(), finish)
 
 	k.status = widget.NewLabel("")
 	k.countdown = widget.NewLabel("")
@@ -347,6 +352,19 @@ func (k *Kiosk) submit() {
 	k.doneTitle.Refresh()
 	k.show(k.done)
 	k.tick()
+	if k.cfg.Pad != nil {
+		k.doneRating.SetText("请在评价器上为本次服务评价 / Please rate this service on the pad")
+		ctx, cancel := context.WithCancel(context.Background())
+		k.stopRating = cancel
+		go func() {
+			msg := k.rate(ctx, s.caseID, s.item.Name)
+			fyne.Do(func() {
+				if ctx.Err() == nil { // the visit is still on screen
+					k.doneRating.SetText(msg)
+				}
+			})
+		}()
+	}
 }
 
 func (k *Kiosk) back() {
@@ -381,6 +399,11 @@ func (k *Kiosk) wipe() {
 	k.matList.Objects = nil
 	k.doneDetail.SetText("")
 	k.doneSync.SetText("")
+	k.doneRating.SetText("")
+	if k.stopRating != nil {
+		k.stopRating()
+		k.stopRating = nil
+	}
 	k.countdown.SetText("")
 	k.say("")
 	k.show(k.welcome)

@@ -9,7 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"yici/desk"
-	"yici/drivers/sim"
+	"yici/drivers/evalpad"
 	"yici/terminal"
 )
 
@@ -18,7 +18,8 @@ import (
 // place the card, pick 居民身份证换领, scan the old card, submit, wait for
 // the upload (when online), then open the case at the desk. With shots set
 // it saves a screenshot of each step.
-func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, card *sim.IDCard, ap *appliance, p *panel, shots string, online bool) error {
+func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *appliance, shots string, online bool) error {
+	card := p.card
 	var sh *shooter
 	if shots != "" {
 		sh = &shooter{dir: shots}
@@ -80,6 +81,9 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, card *sim.IDCard
 			return waitFor("the upload", func() bool { n, _, err := ap.store.Pending(); return err == nil && n == 0 })
 		},
 		func() error { return waitFor("the receipt", func() bool { return p.lastReceipt() != "" }) },
+		func() error {
+			return waitFor("the pad to ask", func() bool { return p.pad.Press(evalpad.Satisfied) == nil })
+		},
 		func() error { return shot(kioskTitle, "kiosk-5-done") },
 		func() error {
 			d.Refresh(ctx)

@@ -85,7 +85,12 @@ func demoMain(args []string) error {
 		return err
 	}
 	defer prn.Close()
-	log.Printf("demo: ID-card reader on %s, receipt printer on %s", card.Path(), prn.Path())
+	pad, err := sim.NewPad()
+	if err != nil {
+		return err
+	}
+	defer pad.Close()
+	log.Printf("demo: ID-card reader on %s, receipt printer on %s, evaluation pad on %s", card.Path(), prn.Path(), pad.Path())
 
 	ap, err := openAppliance(filepath.Join(*data, "kiosk"), base, kioskToken, tlsInfo.CertFile)
 	if err != nil {
@@ -100,6 +105,10 @@ func demoMain(args []string) error {
 	if err != nil {
 		return err
 	}
+	padDrv, err := ap.openPad(pad.Path())
+	if err != nil {
+		return err
+	}
 	if n, oldest, err := ap.store.Pending(); err == nil && n > 0 {
 		log.Printf("demo: %d case(s) left from an earlier run, waiting since %s, will be sent", n, oldest.Format(time.RFC3339))
 	}
@@ -107,7 +116,7 @@ func demoMain(args []string) error {
 	a := newApp()
 	k, kw := kioskWindow(a, terminal.Config{
 		Hall: "大连市示例区政务服务中心", Terminal: "K01", Catalog: ap.cat, Store: ap.store,
-		Reader: reader, Scanner: scanner("sim"), Printer: printer, Kick: ap.up.Kick, Vault: ap.vault,
+		Reader: reader, Scanner: scanner("sim"), Printer: printer, Kick: ap.up.Kick, Vault: ap.vault, Pad: padDrv,
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
 	}, false)
 	deskClient, err := newClient(base, deskToken, tlsInfo.CertFile)
@@ -115,7 +124,7 @@ func demoMain(args []string) error {
 		return err
 	}
 	d, dw := deskWindow(a, deskClient, ap.cat)
-	pan := newPanel(a, card, prn, filepath.Join(*data, "receipts"))
+	pan := newPanel(a, card, prn, pad, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,
 		func(ctx context.Context) { d.Run(ctx, 2*time.Second) },
@@ -138,7 +147,7 @@ func demoMain(args []string) error {
 	}
 	if *autoplay {
 		go func() {
-			err := play(ctx, k, d, card, ap, pan, *shots, !*offline)
+			err := play(ctx, k, d, pan, ap, *shots, !*offline)
 			if err != nil {
 				log.Printf("demo: autoplay: %v", err)
 			} else if *shots != "" {

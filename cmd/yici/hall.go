@@ -18,6 +18,7 @@ import (
 	"yici/assets/theme"
 	"yici/desk"
 	"yici/drivers/docscan"
+	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
 	"yici/drivers/printer"
 	"yici/drivers/serialport"
@@ -121,6 +122,17 @@ func (a *appliance) openPrinter(port string) (*printer.Printer, error) {
 	}
 	a.closer = append(a.closer, p.Close)
 	return printer.New(p, printer.Options{}), nil
+}
+
+// openPad opens the evaluation pad on port.
+func (a *appliance) openPad(port string) (*evalpad.Pad, error) {
+	p, err := serialport.Open(port, serialport.Config{Baud: 115200})
+	if err != nil {
+		return nil, fmt.Errorf("evaluation pad: %w", err)
+	}
+	pad := evalpad.New(p, nil)
+	a.closer = append(a.closer, p.Close, pad.Close)
+	return pad, nil
 }
 
 // scanner picks the document scanner: "sim" for the simulated one,

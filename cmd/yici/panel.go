@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
 	"yici/drivers/sim"
 )
@@ -32,6 +33,7 @@ type panel struct {
 	win     fyne.Window
 	card    *sim.IDCard
 	prn     *sim.Printer
+	pad     *sim.Pad
 	dir     string
 	receipt *canvas.Image
 	info    *widget.Label
@@ -40,12 +42,28 @@ type panel struct {
 	last string // path of the last receipt PNG
 }
 
-func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, dir string) *panel {
-	p := &panel{win: a.NewWindow(panelTitle), card: card, prn: prn, dir: dir}
+func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, pad *sim.Pad, dir string) *panel {
+	p := &panel{win: a.NewWindow(panelTitle), card: card, prn: prn, pad: pad, dir: dir}
 	p.receipt = canvas.NewImageFromImage(nil)
 	p.receipt.FillMode = canvas.ImageFillContain
 	p.receipt.SetMinSize(fyne.NewSize(300, 420))
-	p.info = widget.NewLabel(fmt.Sprintf("读卡器 %s\n打印机 %s", card.Path(), prn.Path()))
+	p.info = widget.NewLabel(fmt.Sprintf("读卡器 %s · 打印机 %s · 评价器 %s", card.Path(), prn.Path(), pad.Path()))
+	padMsg := widget.NewLabel("")
+	press := func(l evalpad.Level, reasons ...evalpad.Reason) func() {
+		return func() {
+			if err := pad.Press(l, reasons...); err != nil {
+				padMsg.SetText(err.Error())
+			} else {
+				padMsg.SetText("已评价：" + l.String())
+			}
+		}
+	}
+	rate := container.NewHBox(
+		widget.NewButton("非常满意", press(evalpad.VerySatisfied)),
+		widget.NewButton("满意", press(evalpad.Satisfied)),
+		widget.NewButton("基本满意", press(evalpad.FairlySatisfied)),
+		widget.NewButton("不满意·效率低", press(evalpad.Dissatisfied, evalpad.ReasonSlow)),
+		widget.NewButton("非常不满意·多次跑", press(evalpad.VeryDissatisfied, evalpad.ReasonManyTrips)))
 	var faults sim.PrinterFaults
 	setFault := func(f *bool) func(bool) {
 		return func(on bool) { *f = on; prn.SetFaults(faults) }
@@ -63,9 +81,11 @@ func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, dir string) *panel
 				widget.NewCheck("缺纸", setFault(&faults.PaperOut)),
 				widget.NewCheck("开盖", setFault(&faults.CoverOpen)),
 				widget.NewCheck("离线", setFault(&faults.Offline))),
+			widget.NewLabelWithStyle("评价器 / rating pad", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			rate, padMsg,
 			p.info),
 		nil, nil, nil, p.receipt))
-	p.win.Resize(fyne.NewSize(560, 700))
+	p.win.Resize(fyne.NewSize(700, 760))
 	return p
 }
 

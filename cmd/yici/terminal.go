@@ -19,6 +19,7 @@ func terminalMain(args []string) error {
 	data := fs.String("data", "/var/lib/yici", "directory of the encrypted local store and its key")
 	cardPort := fs.String("idcard", "/dev/ttyUSB0", "serial port of the GA 467 ID-card reader")
 	prnPort := fs.String("printer", "/dev/ttyUSB1", "serial port of the ESC/POS receipt printer")
+	padPort := fs.String("evalpad", "", "serial port of the evaluation pad (评价器); empty: rating by QR code only")
 	scan := fs.String("scanner", "sim", `SANE device for scanimage -d, or "sim"`)
 	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "terminal.token", "file holding this terminal's enrolment token")
@@ -47,6 +48,12 @@ func terminalMain(args []string) error {
 	if err != nil {
 		return err
 	}
+	var pad terminal.Pad
+	if *padPort != "" {
+		if pad, err = ap.openPad(*padPort); err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -57,7 +64,7 @@ func terminalMain(args []string) error {
 	}
 	k, w := kioskWindow(a, terminal.Config{
 		Hall: *hall, Terminal: *name, Catalog: ap.cat, Store: ap.store,
-		Reader: reader, Scanner: scanner(*scan), Printer: prn, Kick: ap.up.Kick, Vault: ap.vault,
+		Reader: reader, Scanner: scanner(*scan), Printer: prn, Kick: ap.up.Kick, Vault: ap.vault, Pad: pad,
 		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale,
 	}, *full)
 	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) })

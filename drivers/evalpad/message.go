@@ -41,6 +41,11 @@ func (l Level) String() string {
 	return fmt.Sprintf("等级(%d)", uint8(l))
 }
 
+// Stars is the level as the platform counts it (sync/wire rating levels):
+// 5 for 非常满意 down to 1 for 非常不满意. The pad numbers its buttons the
+// other way, in the order it shows them.
+func (l Level) Stars() int { return 6 - int(l) }
+
 // Valid reports whether l is one of the five levels.
 func (l Level) Valid() bool { return l >= 1 && l <= levelCount }
 
