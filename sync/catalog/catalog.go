@@ -1,12 +1,15 @@
 // Package catalog is the service-item catalogue (事项清单): items with their
 // standard elements and materials, each material with its review criteria
-// (审核准则). docs/catalogue.md describes the file format.
+// (审核准则); "one thing" bundles (一件事) with one merged form; life-cycle
+// themes; and situational question trees that narrow an item or bundle to
+// the applicant's case. docs/catalogue.md describes the file format.
 //
 // Nothing outside the catalogue can be applied for (S1), so every case names
 // catalogue item codes and records the revision it was made under (S3).
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,41 +17,70 @@ import (
 
 // Catalog is one revision of the whole city's catalogue.
 type Catalog struct {
-	Revision int    `json:"revision"`
-	Issuer   string `json:"issuer"`
-	Items    []Item `json:"items"`
+	Revision  int    `json:"revision"`
+	Issuer    string `json:"issuer"`
+	Published string `json:"published,omitempty"` // YYYY-MM-DD, when the platform published this revision
 
-	byCode map[string]*Item
+	// Fields is the form-field dictionary: items and question choices
+	// name fields by code, so a bundle's merged form asks each field once.
+	Fields []Field `json:"fields,omitempty"`
+	// Materials is the shared material library. An item's material entry
+	// with a code and no name takes its definition from here, so a material
+	// used by twenty items is written, and reviewed, the same way everywhere.
+	Materials []Material `json:"materials,omitempty"`
+	Items     []Item     `json:"items"`
+	Bundles   []Bundle   `json:"bundles,omitempty"`
+	Themes    []Theme    `json:"themes,omitempty"`
+
+	byCode   map[string]*Item
+	bundles  map[string]*Bundle
+	themes   map[string]*Theme
+	fields   map[string]*Field
+	library  map[string]*Material
+	inThemes map[string][]string // item or bundle code → theme codes
 }
 
 // Item is a service item (政务服务事项) with its standard elements.
 type Item struct {
 	Code         string     `json:"code"`
 	Name         string     `json:"name"`
-	Type         string     `json:"type"` // 行政许可, 行政确认, 公共服务, …
-	Body         string     `json:"body"` // implementing body (实施主体)
+	Type         string     `json:"type"` // one of ItemTypes
+	Dept         string     `json:"dept,omitempty"`
+	Body         string     `json:"body"`            // implementing body (实施主体)
+	Basis        []string   `json:"basis,omitempty"` // legal basis (设定依据)
 	LegalDays    int        `json:"legal_days"`
 	PromisedDays int        `json:"promised_days"`
 	Conditions   []string   `json:"conditions"`
+	Steps        []Step     `json:"steps,omitempty"`
+	Visits       int        `json:"visits,omitempty"` // times the applicant must come to the hall
 	Fees         string     `json:"fees"`
 	Place        string     `json:"place"`
+	Hours        string     `json:"hours,omitempty"`
 	Contact      string     `json:"contact"`
-	Lists        []string   `json:"lists,omitempty"` // 全程网办, 即来即办, 秒批秒办, 跨省通办
+	Lists        []string   `json:"lists,omitempty"` // special lists, from SpecialLists
 	Synonyms     []string   `json:"synonyms,omitempty"`
+	Fields       []string   `json:"fields,omitempty"` // form field codes, from Catalog.Fields
 	Materials    []Material `json:"materials"`
+	Questions    *Tree      `json:"questions,omitempty"`
+}
+
+// Step is one step of an item's procedure (办理流程).
+type Step struct {
+	Name string `json:"name"`
+	Days int    `json:"days,omitempty"`
 }
 
 // Material is one thing the applicant hands in, or that is on file.
 type Material struct {
 	Code       string      `json:"code"`
-	Name       string      `json:"name"`
-	Source     string      `json:"source"`   // applicant, licence:<type>, body:<issuer>
-	Form       string      `json:"form"`     // paper, electronic
-	Copies     int         `json:"copies"`   // paper copies
-	Original   bool        `json:"original"` // original (原件) rather than copy (复印件)
-	Required   bool        `json:"required"`
+	Name       string      `json:"name,omitempty"`
+	Source     string      `json:"source,omitempty"`   // applicant, licence:<type>, body:<issuer>
+	Form       string      `json:"form,omitempty"`     // paper, electronic
+	Copies     int         `json:"copies,omitempty"`   // paper copies
+	Original   bool        `json:"original,omitempty"` // original (原件) rather than copy (复印件)
+	Required   bool        `json:"required,omitempty"`
 	Deferrable bool        `json:"deferrable,omitempty"` // 容缺: may be supplied later (S6)
-	Criteria   []Criterion `json:"criteria"`
+	Criteria   []Criterion `json:"criteria,omitempty"`
 }
 
 // Criterion is one plain-language review criterion. A clerk fails a material
@@ -58,54 +90,183 @@ type Criterion struct {
 	Text string `json:"text"`
 }
 
+// Field is one field of the application form (申请表).
+type Field struct {
+	Code    string   `json:"code"`
+	Label   string   `json:"label"`
+	Kind    string   `json:"kind"` // one of FieldKinds
+	Options []string `json:"options,omitempty"`
+	Hint    string   `json:"hint,omitempty"`
+}
+
+// Bundle is a "one thing" (一件事): several items applied for together with
+// one form and one set of materials (S5, S8, S11).
+type Bundle struct {
+	Code         string   `json:"code"`
+	Name         string   `json:"name"`
+	Summary      string   `json:"summary,omitempty"`
+	Items        []string `json:"items"`
+	PromisedDays int      `json:"promised_days,omitempty"` // 0: the longest of its items
+	Place        string   `json:"place,omitempty"`
+	Contact      string   `json:"contact,omitempty"`
+	Lists        []string `json:"lists,omitempty"`
+	Synonyms     []string `json:"synonyms,omitempty"`
+	Fields       []string `json:"fields,omitempty"` // asked in addition to the items' fields
+	Questions    *Tree    `json:"questions,omitempty"`
+}
+
+// Theme groups items and bundles by a stage of a person's or a company's
+// life (生命周期主题, S10).
+type Theme struct {
+	Code     string   `json:"code"`
+	Name     string   `json:"name"`
+	Audience string   `json:"audience"` // person or company
+	Members  []string `json:"members"`  // item and bundle codes, in display order
+}
+
+// Tree is a situational question tree (情形引导): answering its questions
+// from Start narrows an item or bundle to the applicant's case.
+type Tree struct {
+	Start     string     `json:"start"`
+	Questions []Question `json:"questions"`
+}
+
+// Question is one question of a tree, answered by picking one choice.
+type Question struct {
+	ID      string   `json:"id"`
+	Text    string   `json:"text"`
+	Help    string   `json:"help,omitempty"`
+	Choices []Choice `json:"choices"`
+}
+
+// Choice is one answer. Its effects apply when it is picked; then Next is
+// asked, or the guide is complete when Next is empty. Switch abandons this
+// item or bundle for another one (a lost ID card is 补领, not 换领).
+type Choice struct {
+	ID              string     `json:"id"`
+	Label           string     `json:"label"`
+	Next            string     `json:"next,omitempty"`
+	Switch          string     `json:"switch,omitempty"`
+	AddItems        []string   `json:"add_items,omitempty"`    // bundles only
+	RemoveItems     []string   `json:"remove_items,omitempty"` // bundles only
+	AddMaterials    []Material `json:"add_materials,omitempty"`
+	RemoveMaterials []string   `json:"remove_materials,omitempty"`
+	AddFields       []string   `json:"add_fields,omitempty"`
+	RemoveFields    []string   `json:"remove_fields,omitempty"`
+	Note            string     `json:"note,omitempty"` // shown on the guide, e.g. where to go first
+}
+
+// The closed vocabularies of the format.
+var (
+	// ItemTypes are the item types (事项类型) of the national item elements.
+	ItemTypes = []string{"行政许可", "行政处罚", "行政强制", "行政征收", "行政给付", "行政检查",
+		"行政确认", "行政奖励", "行政裁决", "行政备案", "其他行政权力", "公共服务"}
+	// SpecialLists are the special lists an item or bundle can be on (S1).
+	SpecialLists = []string{"全程网办", "即来即办", "秒批秒办", "跨省通办"}
+	// FieldKinds tell the form how to ask for a field.
+	FieldKinds = []string{"text", "id", "name", "phone", "date", "number", "address", "choice", "bool"}
+	// Audiences are whose life a theme follows.
+	Audiences = []string{"person", "company"}
+)
+
 // Decode reads a catalogue and checks it, so a terminal never runs on a
-// catalogue with dangling or duplicate codes.
+// catalogue with dangling or duplicate codes. A decoding error gives the
+// line and column; a catalogue that decodes but fails the checks returns
+// Problems, every one of them.
 func Decode(r io.Reader) (*Catalog, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: read: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse is Decode on bytes already in memory.
+func Parse(data []byte) (*Catalog, error) {
 	var c Catalog
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("catalog: decode: %w", err)
+		line, col := lineCol(data, errOffset(err, dec.InputOffset()))
+		return nil, fmt.Errorf("catalog: decode at line %d column %d: %w", line, col, err)
 	}
-	if err := c.index(); err != nil {
+	if dec.More() {
+		line, col := lineCol(data, dec.InputOffset())
+		return nil, fmt.Errorf("catalog: decode at line %d column %d: more than one JSON value", line, col)
+	}
+	if err := c.Check(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-func (c *Catalog) index() error {
-	if c.Revision <= 0 {
-		return fmt.Errorf("catalog: revision %d, want a positive number", c.Revision)
+// errOffset is where a JSON error happened: the decoder knows it exactly
+// for syntax and type errors, and only roughly (its read position) for the rest.
+func errOffset(err error, read int64) int64 {
+	switch e := err.(type) {
+	case *json.SyntaxError:
+		return e.Offset
+	case *json.UnmarshalTypeError:
+		return e.Offset
 	}
-	c.byCode = make(map[string]*Item, len(c.Items))
-	for i := range c.Items {
-		it := &c.Items[i]
-		if it.Code == "" || it.Name == "" {
-			return fmt.Errorf("catalog: item %d: code and name are required", i)
-		}
-		if _, dup := c.byCode[it.Code]; dup {
-			return fmt.Errorf("catalog: item %s: duplicate code", it.Code)
-		}
-		c.byCode[it.Code] = it
-		seen := map[string]bool{}
-		for j, m := range it.Materials {
-			if m.Code == "" || m.Name == "" {
-				return fmt.Errorf("catalog: item %s material %d: code and name are required", it.Code, j)
-			}
-			if seen[m.Code] {
-				return fmt.Errorf("catalog: item %s material %s: duplicate code", it.Code, m.Code)
-			}
-			seen[m.Code] = true
-			if len(m.Criteria) == 0 {
-				return fmt.Errorf("catalog: item %s material %s: no review criteria (审核准则)", it.Code, m.Code)
-			}
-		}
+	return read
+}
+
+// lineCol turns a byte offset into a 1-based line and column (in runes).
+func lineCol(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
 	}
-	return nil
+	before := data[:off]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = len([]rune(string(before[bytes.LastIndexByte(before, '\n')+1:]))) + 1
+	return line, col
 }
 
 // Item returns the item with this code.
 func (c *Catalog) Item(code string) (*Item, bool) {
 	it, ok := c.byCode[code]
 	return it, ok
+}
+
+// Bundle returns the bundle with this code.
+func (c *Catalog) Bundle(code string) (*Bundle, bool) {
+	b, ok := c.bundles[code]
+	return b, ok
+}
+
+// Theme returns the theme with this code.
+func (c *Catalog) Theme(code string) (*Theme, bool) {
+	t, ok := c.themes[code]
+	return t, ok
+}
+
+// Field returns the form field with this code.
+func (c *Catalog) Field(code string) (*Field, bool) {
+	f, ok := c.fields[code]
+	return f, ok
+}
+
+// ThemesOf lists the codes of the themes an item or bundle belongs to.
+func (c *Catalog) ThemesOf(code string) []string { return c.inThemes[code] }
+
+// OnList lists the items on a special list (全程网办, …), for the kiosk's
+// filter (S1).
+func (c *Catalog) OnList(list string) []*Item {
+	var out []*Item
+	for i := range c.Items {
+		if contains(c.Items[i].Lists, list) {
+			out = append(out, &c.Items[i])
+		}
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
