@@ -4,6 +4,7 @@
 //	yici desk       the comprehensive window's clerk
 //	yici demo       a whole hall on one machine: platform, simulated devices,
 //	                kiosk, desk and a device panel
+//	yici catalog    check, search and resolve a service-item catalogue
 //
 // Run "yici CMD -h" for each command's flags.
 package main
@@ -11,6 +12,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	catalogcli "yici/sync/catalog/cli"
 )
 
 func main() {
@@ -25,6 +28,8 @@ func main() {
 		err = deskMain(os.Args[2:])
 	case "demo":
 		err = demoMain(os.Args[2:])
+	case "catalog":
+		os.Exit(catalogcli.Main(os.Args[2:], os.Stdout, os.Stderr))
 	default:
 		usage()
 	}
@@ -35,6 +40,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|demo [flags]   (yici CMD -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|demo|catalog [flags]   (yici CMD -h for flags)")
 	os.Exit(2)
 }
