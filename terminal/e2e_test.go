@@ -125,7 +125,7 @@ func newHall(t *testing.T, dir string) *hall {
 		Hall: "示例政务服务中心", Terminal: "K01", Catalog: cat, Store: h.st,
 		Reader: idcard.New(cport, nil), Scanner: docscan.Simulated{Title: "居民身份证"},
 		Printer: printer.New(pport, printer.Options{Settle: 50 * time.Millisecond}),
-		Pad: pad,
+		Pad:     pad,
 		Vault: func(ctx context.Context, id string) (wire.VaultAnswer, time.Time, bool, error) {
 			return uploader.LookupVault(ctx, h.client, h.st, id)
 		},
@@ -153,7 +153,7 @@ func button(t *testing.T, o fyne.CanvasObject, label string) *widget.Button {
 	}
 	walk(o)
 	if found == nil {
-		t.Fatalf("no button %q on the %s screen", label, "current")
+		t.Fatalf("no button %q here", label)
 	}
 	return found
 }
@@ -198,11 +198,19 @@ func TestVisitEndToEnd(t *testing.T) {
 	go h.k.Run(ctx)
 
 	h.card.Place(zhang)
-	waitScreen(t, h.k, "items")
+	waitScreen(t, h.k, "find")
 	if got, want := h.k.greeting.Text, "您好，张*（2102**********123X）"; got != want {
 		t.Errorf("greeting %q, want %q", got, want)
 	}
-	test.Tap(button(t, h.k.itemGrid, "居民身份证换领"))
+	// Find the item by pinyin initials on the on-screen keyboard, then
+	// answer its situational questions.
+	for _, key := range []string{"S", "F", "Z", "H", "L"} {
+		test.Tap(button(t, h.k.find.keys, key))
+	}
+	test.Tap(button(t, h.k.find.results, "居民身份证换领"))
+	waitScreen(t, h.k, "question")
+	test.Tap(button(t, h.k.qChoices, "在，只是到期了"))
+	test.Tap(button(t, h.k.qChoices, "已满16周岁"))
 	waitScreen(t, h.k, "materials")
 	if _, ok := h.k.sess.exempt["M-HUKOU"]; !ok {
 		t.Error("居民户口簿 is on file as a licence but not marked 免提交")
@@ -329,7 +337,7 @@ func TestSubmittedCaseSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := newHall(t, dir)
 	h.k.start(&session{card: &zhang})
-	if err := h.k.PickItem("RS-0201"); err != nil {
+	if err := h.k.Choose("RS-0201"); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
@@ -368,8 +376,13 @@ func TestIdleWipes(t *testing.T) {
 	now := time.Now()
 	h.k.cfg.Now = func() time.Time { return now }
 	h.k.start(&session{card: &zhang})
-	if err := h.k.PickItem("GA-0101"); err != nil {
+	if err := h.k.Choose("GA-0101"); err != nil {
 		t.Fatal(err)
+	}
+	for _, a := range []string{"在", "已满16周岁"} {
+		if err := h.k.Answer(a); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
 		t.Fatal(err)
@@ -402,5 +415,63 @@ func TestElderMode(t *testing.T) {
 	test.Tap(button(t, h.k.root.Content, "标准字"))
 	if scale() != normal {
 		t.Fatalf("scale %v after 标准字, want %v", scale(), normal)
+	}
+}
+
+// TestGuideSwitchAndBack: an answer that means another item switches to
+// it (a lost card is 补领, not 换领); Back drops the last answer and the
+// unsubmitted draft with it.
+func TestGuideSwitchAndBack(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	h.k.start(&session{card: &zhang})
+	if err := h.k.Choose("GA-0101"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.k.Answer("丢了"); err != nil {
+		t.Fatal(err)
+	}
+	if g := h.k.sess.guide; g.Code != "GA-0102" || h.k.Screen() != "question" {
+		t.Fatalf("after 丢了: guide %s on the %s screen, want GA-0102's question", g.Code, h.k.Screen())
+	}
+	if err := h.k.Answer("损坏"); err != nil {
+		t.Fatal(err)
+	}
+	if h.k.Screen() != "materials" {
+		t.Fatalf("screen %s after the last answer, want materials", h.k.Screen())
+	}
+	draft := h.k.sess.caseID
+	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
+		t.Fatal(err)
+	}
+	h.k.back()
+	if h.k.Screen() != "question" || len(h.k.sess.answers) != 1 {
+		t.Fatalf("back: %s screen with answers %v, want the last question with one answer", h.k.Screen(), h.k.sess.answers)
+	}
+	if _, err := h.st.CaseState(draft); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("draft after back: %v, want ErrNotFound", err)
+	}
+	h.k.back()
+	h.k.back()
+	if h.k.Screen() != "find" {
+		t.Fatalf("screen %s after backing out of every question, want find", h.k.Screen())
+	}
+}
+
+// TestThemeAndSearch: a life-cycle theme lists its bundles and items; a
+// typed query with no match says so and offers help.
+func TestThemeAndSearch(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	h.k.start(&session{card: &zhang})
+	test.Tap(button(t, h.k.root.Content, "按主题找"))
+	test.Tap(button(t, h.k.find.themes, "出生"))
+	test.Tap(button(t, h.k.find.results, "出生一件事"))
+	if g := h.k.sess.guide; g == nil || g.Bundle == nil || len(g.Items) < 2 {
+		t.Fatalf("出生一件事 resolved to %+v, want a bundle of several items", g)
+	}
+	h.k.wipe()
+	h.k.start(&session{card: &zhang})
+	h.k.typeQuery("qqqqqq")
+	if len(h.k.find.shown) != 0 || !strings.Contains(h.k.find.queryTx.Text, "没有找到") {
+		t.Errorf("query qqqqqq shows %d results and %q", len(h.k.find.shown), h.k.find.queryTx.Text)
 	}
 }

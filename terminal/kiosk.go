@@ -80,8 +80,10 @@ type Config struct {
 // session is one citizen's visit; wiped whole on Home, on finish and on idle.
 type session struct {
 	card     *idcard.Card
-	item     *catalog.Item
-	caseID   string
+	code     string          // the item or bundle chosen
+	answers  []string        // choice ids of its questions, in the order asked
+	guide    *catalog.Guide  // resolved from code and answers
+	caseID   string          // set once the guide is complete and the draft saved
 	captured map[string]bool // material code → stored
 
 	vault        wire.VaultAnswer
@@ -108,14 +110,18 @@ func newCaseID(terminal string, t time.Time) string {
 
 // startCase records the case draft before any material is scanned, so a
 // crash after the first capture still leaves a complete, sendable record.
-func (k *Kiosk) startCase(it *catalog.Item) error {
+// Materials on file are in it from the start, marked exempt.
+func (k *Kiosk) startCase() error {
 	s := k.sess
-	s.item = it
 	s.caseID = newCaseID(k.cfg.Terminal, k.cfg.now())
 	s.captured = map[string]bool{}
 	s.exempt = map[string]wire.VaultEntry{}
 	var refs []wire.MaterialRef
-	for _, m := range it.Materials {
+	items := make([]string, len(s.guide.Items))
+	for i, it := range s.guide.Items {
+		items[i] = it.Code
+	}
+	for _, m := range s.guide.Materials {
 		if e, ok := s.vault.OnFile(m.Code, k.cfg.now()); ok {
 			s.exempt[m.Code] = e
 			refs = append(refs, wire.MaterialRef{Code: m.Code, Name: m.Name, Exempt: true})
@@ -124,8 +130,8 @@ func (k *Kiosk) startCase(it *catalog.Item) error {
 	return k.cfg.Store.SaveCase(wire.Manifest{
 		ID:              s.caseID,
 		Terminal:        k.cfg.Terminal,
-		CatalogRevision: k.cfg.Catalog.Revision,
-		Items:           []string{it.Code},
+		CatalogRevision: s.guide.Revision,
+		Items:           items,
 		Applicant:       wire.Applicant{Name: s.card.Name, IDNumber: s.card.IDNumber},
 		Materials:       refs,
 		CreatedAt:       k.cfg.now().UTC(),
@@ -161,23 +167,12 @@ func (k *Kiosk) scan(ctx context.Context, m catalog.Material) error {
 	return nil
 }
 
-// missing lists the required materials not yet handed in.
-func (s *session) missing() []catalog.Material {
-	var out []catalog.Material
-	for _, m := range s.item.Materials {
-		if _, onFile := s.exempt[m.Code]; m.Required && !s.captured[m.Code] && !onFile {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // printReceipt prints the acceptance receipt: masked applicant, the item,
 // each material's state, and a QR code to follow the case and rate it (S17).
 func (k *Kiosk) printReceipt() error {
 	s := k.sess
 	var mats []printer.ReceiptMaterial
-	for _, m := range s.item.Materials {
+	for _, m := range s.guide.Materials {
 		st := printer.MaterialPending
 		if s.captured[m.Code] {
 			st = printer.MaterialReceived
@@ -192,10 +187,10 @@ func (k *Kiosk) printReceipt() error {
 		Time:      k.cfg.now(),
 		Applicant: mask.Name(s.card.Name),
 		IDNumber:  mask.ID(s.card.IDNumber),
-		Items:     []string{s.item.Name},
+		Items:     names(s.guide.Items),
 		Materials: mats,
 		QR:        k.cfg.QueryURL + s.caseID,
-		Footer:    []string{"待补材料请于承诺时限内补交", "咨询电话 " + s.item.Contact},
+		Footer:    []string{"待补材料请于承诺时限内补交", "咨询电话 " + s.guide.Items[0].Contact},
 	})
 	if err != nil {
 		return err
@@ -203,6 +198,14 @@ func (k *Kiosk) printReceipt() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return k.cfg.Printer.Print(ctx, doc.Bytes())
+}
+
+func names(items []*catalog.Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Name
+	}
+	return out
 }
 
 // rate asks for a rating of this visit on the pad (一次一评, S17) and

@@ -24,10 +24,6 @@ import (
 	"yici/sync/wire"
 )
 
-// itemsPerPage keeps every item button large enough to hit with a finger;
-// finger drags do not scroll in Fyne (fyne-io/fyne#5755), so lists page.
-const itemsPerPage = 6
-
 // Kiosk is the kiosk window's content and the visit it serves.
 type Kiosk struct {
 	cfg  Config
@@ -41,13 +37,15 @@ type Kiosk struct {
 	readerFault string // the card reader's last error, for the status line; UI thread
 
 	// Screens, built once.
-	welcome, items, materials, done fyne.CanvasObject
-	body                            *fyne.Container
+	welcome, items, question, materials, done fyne.CanvasObject
+	body                                      *fyne.Container
 
 	greeting   *canvas.Text
-	itemGrid   *fyne.Container
-	page       int
-	pageLabel  *widget.Label
+	find       finder
+	qTitle     *canvas.Text
+	qText      *canvas.Text
+	qHelp      *widget.Label
+	qChoices   *fyne.Container
 	itemTitle  *canvas.Text
 	itemGuide  *widget.Label
 	matList    *fyne.Container
@@ -95,16 +93,11 @@ func (k *Kiosk) build() {
 		layout.NewSpacer(),
 	)
 
-	// Items: paged grid of big buttons.
-	k.greeting = bigText("", 32)
-	k.itemGrid = container.NewGridWithColumns(2)
-	k.pageLabel = widget.NewLabel("")
-	prev := widget.NewButtonWithIcon("上一页", theme.NavigateBackIcon(), func() { k.touch(); k.showPage(k.page - 1) })
-	next := widget.NewButtonWithIcon("下一页", theme.NavigateNextIcon(), func() { k.touch(); k.showPage(k.page + 1) })
-	k.items = container.NewBorder(
-		container.NewVBox(k.greeting, bigText("请选择要办理的事项 / Choose a service", 24)),
-		container.NewHBox(prev, layout.NewSpacer(), k.pageLabel, layout.NewSpacer(), next),
-		nil, nil, k.itemGrid)
+	// Find: keyboard search, themes and results; then the situation's
+	// questions.
+	k.greeting = bigText("", 28)
+	k.items = k.buildFind()
+	k.question = k.buildQuestion()
 
 	// Materials of the chosen item, with their review criteria (S4).
 	k.itemTitle = bigText("", 32)
@@ -115,7 +108,7 @@ func (k *Kiosk) build() {
 	k.submitBtn.Importance = widget.HighImportance
 	k.materials = container.NewBorder(
 		container.NewVBox(k.itemTitle, k.itemGuide),
-		k.submitBtn, nil, nil, k.matList)
+		k.submitBtn, nil, nil, container.NewVScroll(k.matList)) // a bundle can list more than fits
 
 	// Done: the receipt is printed; the status follows the upload.
 	k.doneTitle = bigText("已受理 · 回执已打印", 40)
@@ -240,37 +233,25 @@ func (k *Kiosk) start(s *session) {
 	k.say("")
 	k.greeting.Text = fmt.Sprintf("您好，%s（%s）", mask.Name(card.Name), mask.ID(card.IDNumber))
 	k.greeting.Refresh()
-	k.showPage(0)
+	k.typeQuery("")
 	k.show(k.items)
 }
 
-func (k *Kiosk) showPage(p int) {
-	all := k.cfg.Catalog.Items
-	pages := (len(all) + itemsPerPage - 1) / itemsPerPage
-	if p < 0 || p >= pages {
-		return
-	}
-	k.page = p
-	objs := make([]fyne.CanvasObject, 0, itemsPerPage)
-	for i := p * itemsPerPage; i < len(all) && i < (p+1)*itemsPerPage; i++ {
-		it := &all[i]
-		b := widget.NewButton(it.Name, func() { k.touch(); k.pick(it) })
-		objs = append(objs, b)
-	}
-	k.itemGrid.Objects = objs
-	k.restyle()
-	k.pageLabel.SetText(fmt.Sprintf("第 %d / %d 页", p+1, pages))
-}
-
-func (k *Kiosk) pick(it *catalog.Item) {
-	if err := k.startCase(it); err != nil {
-		k.say("无法开始办件，请联系工作人员 / cannot start the case: " + err.Error())
-		return
-	}
-	k.itemTitle.Text = it.Name
+// showGuide shows the resolved guide: what it costs and takes, notes from
+// the answers, and each material once with its review criteria.
+func (k *Kiosk) showGuide() {
+	g := k.sess.guide
+	k.itemTitle.Text = g.Name
 	k.itemTitle.Refresh()
+	it := g.Items[0]
 	guide := fmt.Sprintf("承诺时限 %d 个工作日（法定 %d 日） · 收费：%s · 地点：%s · 咨询：%s",
-		it.PromisedDays, it.LegalDays, it.Fees, it.Place, it.Contact)
+		g.PromisedDays, g.LegalDays, it.Fees, it.Place, it.Contact)
+	if len(g.Items) > 1 {
+		guide = "一次办好：" + strings.Join(names(g.Items), "、") + "\n" + guide
+	}
+	for _, n := range g.Notes {
+		guide += "\n· " + n
+	}
 	switch s := k.sess; {
 	case s.vaultErr != nil:
 		guide += "\n暂时无法查询已有材料，请按清单提交 / on-file check unavailable"
@@ -286,9 +267,9 @@ func (k *Kiosk) pick(it *catalog.Item) {
 // (they differ in count), but the screen around them is reused.
 func (k *Kiosk) refreshMaterials() {
 	s := k.sess
-	rows := make([]fyne.CanvasObject, 0, len(s.item.Materials))
-	for _, m := range s.item.Materials {
-		m := m
+	rows := make([]fyne.CanvasObject, 0, len(s.guide.Materials))
+	for _, n := range s.guide.Materials {
+		m := n.Material
 		var crit []string
 		for _, c := range m.Criteria {
 			crit = append(crit, c.Text)
@@ -357,7 +338,7 @@ func (k *Kiosk) submit() {
 		ctx, cancel := context.WithCancel(context.Background())
 		k.stopRating = cancel
 		go func() {
-			msg := k.rate(ctx, s.caseID, s.item.Name)
+			msg := k.rate(ctx, s.caseID, s.guide.Name)
 			fyne.Do(func() {
 				if ctx.Err() == nil { // the visit is still on screen
 					k.doneRating.SetText(msg)
@@ -367,35 +348,56 @@ func (k *Kiosk) submit() {
 	}
 }
 
+// back steps back one screen: from the materials or a question to the
+// previous question (dropping its answer, and the unsubmitted draft), or
+// to the find screen.
 func (k *Kiosk) back() {
-	if k.sess == nil {
+	s := k.sess
+	if s == nil {
 		return
 	}
 	switch k.body.Objects[0] {
-	case k.materials:
-		k.show(k.items)
+	case k.materials, k.question:
+		k.discardDraft()
+		if len(s.answers) == 0 {
+			k.show(k.items)
+			return
+		}
+		s.answers = s.answers[:len(s.answers)-1]
+		k.advance()
 	case k.items:
 		k.wipe()
+	}
+}
+
+// discardDraft drops the case draft of the session, if it has one that
+// was not submitted, with every page scanned into it (S19).
+func (k *Kiosk) discardDraft() {
+	s := k.sess
+	if s == nil || s.caseID == "" {
+		return
+	}
+	id := s.caseID
+	s.caseID = ""
+	if st, err := k.cfg.Store.CaseState(id); err == nil && st == store.StateDraft {
+		if err := k.cfg.Store.DiscardCase(id); err != nil {
+			k.say("未提交的材料未能清除，请联系工作人员 / could not discard the unsubmitted case: " + err.Error())
+		}
 	}
 }
 
 // wipe ends the visit: everything personal leaves the screen and memory,
 // and a case left unsubmitted leaves the store with its scans (S19).
 func (k *Kiosk) wipe() {
+	k.discardDraft()
 	k.mu.Lock()
-	s := k.sess
 	k.sess = nil
 	k.mu.Unlock()
-	if s != nil && s.caseID != "" {
-		if st, err := k.cfg.Store.CaseState(s.caseID); err == nil && st == store.StateDraft {
-			if err := k.cfg.Store.DiscardCase(s.caseID); err != nil {
-				k.say("未提交的材料未能清除，请联系工作人员 / could not discard the unsubmitted case: " + err.Error())
-			}
-		}
-	}
 	k.greeting.Text = ""
 	k.greeting.Refresh()
-	k.itemGrid.Objects = nil
+	k.find.query, k.find.shown = "", nil
+	k.find.results.Objects = nil
+	k.qChoices.Objects = nil
 	k.matList.Objects = nil
 	k.doneDetail.SetText("")
 	k.doneSync.SetText("")
@@ -453,11 +455,13 @@ func (k *Kiosk) tick() {
 	}
 }
 
-// Screen names the screen on show: welcome, items, materials or done.
+// Screen names the screen on show: welcome, find, question, materials or done.
 func (k *Kiosk) Screen() string {
 	switch k.body.Objects[0] {
 	case k.items:
-		return "items"
+		return "find"
+	case k.question:
+		return "question"
 	case k.materials:
 		return "materials"
 	case k.done:
@@ -469,30 +473,45 @@ func (k *Kiosk) Screen() string {
 // The methods below do what the buttons do, for the demo's autoplay. Call
 // them on the UI thread (fyne.DoAndWait).
 
-// PickItem picks the catalogue item with this code, as its button does.
-func (k *Kiosk) PickItem(code string) error {
-	it, ok := k.cfg.Catalog.Item(code)
-	if !ok || k.sess == nil {
-		return fmt.Errorf("terminal: cannot pick %q on the %s screen", code, k.Screen())
+// Choose picks the item or bundle with this code, as its result button does.
+func (k *Kiosk) Choose(code string) error {
+	if k.sess == nil {
+		return fmt.Errorf("terminal: cannot choose %q on the %s screen", code, k.Screen())
 	}
 	k.touch()
-	k.pick(it)
+	k.choose(code)
 	return nil
 }
 
-// ScanMaterial scans the material with this code of the picked item.
-func (k *Kiosk) ScanMaterial(code string) error {
-	if k.sess == nil || k.sess.item == nil {
-		return fmt.Errorf("terminal: no item picked")
+// Answer picks a choice of the question on screen, by its label's start.
+func (k *Kiosk) Answer(label string) error {
+	s := k.sess
+	if s == nil || s.guide == nil || s.guide.Next == nil {
+		return fmt.Errorf("terminal: no question on the %s screen", k.Screen())
 	}
-	for _, m := range k.sess.item.Materials {
-		if m.Code == code {
+	for _, c := range s.guide.Next.Choices {
+		if strings.HasPrefix(c.Label, label) {
 			k.touch()
-			k.scanMaterial(m)
+			k.answer(c.ID)
 			return nil
 		}
 	}
-	return fmt.Errorf("terminal: item %s has no material %q", k.sess.item.Code, code)
+	return fmt.Errorf("terminal: question %q has no choice %q", s.guide.Next.Text, label)
+}
+
+// ScanMaterial scans the material with this code of the guide on screen.
+func (k *Kiosk) ScanMaterial(code string) error {
+	if k.sess == nil || k.sess.caseID == "" {
+		return fmt.Errorf("terminal: no case on the %s screen", k.Screen())
+	}
+	for _, m := range k.sess.guide.Materials {
+		if m.Code == code {
+			k.touch()
+			k.scanMaterial(m.Material)
+			return nil
+		}
+	}
+	return fmt.Errorf("terminal: %s needs no material %q", k.sess.guide.Code, code)
 }
 
 // Submit submits the case and prints the receipt, as its button does.

@@ -63,16 +63,19 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 		func() error { return shot(kioskTitle, "kiosk-1-welcome") },
 		func() error {
 			card.Place(demoPerson)
-			if err := waitFor("the card to be read", func() bool { return screen() == "items" }); err != nil {
+			if err := waitFor("the card to be read", func() bool { return screen() == "find" }); err != nil {
 				return err
 			}
 			card.Lift()
-			return shot(kioskTitle, "kiosk-2-items")
+			return shot(kioskTitle, "kiosk-2-find")
 		},
-		func() error { return do(func() error { return k.PickItem("GA-0101") }) },
-		func() error { return shot(kioskTitle, "kiosk-3-materials") },
+		func() error { return do(func() error { return k.Choose("GA-0101") }) },
+		func() error { return shot(kioskTitle, "kiosk-3-question") },
+		func() error { return do(func() error { return k.Answer("在") }) },
+		func() error { return do(func() error { return k.Answer("已满16周岁") }) },
+		func() error { return shot(kioskTitle, "kiosk-4-materials") },
 		func() error { return do(func() error { return k.ScanMaterial("M-ID-OLD") }) },
-		func() error { return shot(kioskTitle, "kiosk-4-scanned") },
+		func() error { return shot(kioskTitle, "kiosk-5-scanned") },
 		func() error { return do(func() error { k.Submit(); return nil }) },
 		func() error {
 			if !online {
@@ -84,7 +87,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 		func() error {
 			return waitFor("the pad to ask", func() bool { return p.pad.Press(evalpad.Satisfied) == nil })
 		},
-		func() error { return shot(kioskTitle, "kiosk-5-done") },
+		func() error { return shot(kioskTitle, "kiosk-6-done") },
 		func() error {
 			d.Refresh(ctx)
 			fyne.DoAndWait(d.SelectLatest)

@@ -38,10 +38,11 @@ func TestRealWindow(t *testing.T) {
 		w, h int
 	}{
 		{"kiosk-1-welcome", 1024, 768},
-		{"kiosk-2-items", 1024, 768},
-		{"kiosk-3-materials", 1024, 768},
-		{"kiosk-4-scanned", 1024, 768},
-		{"kiosk-5-done", 1024, 768},
+		{"kiosk-2-find", 1024, 768},
+		{"kiosk-3-question", 1024, 768},
+		{"kiosk-4-materials", 1024, 768},
+		{"kiosk-5-scanned", 1024, 768},
+		{"kiosk-6-done", 1024, 768},
 		{"desk-1-case", 880, 640},
 		{"devices-panel", 700, 760},
 	} {

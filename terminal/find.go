@@ -1,0 +1,230 @@
+package terminal
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"yici/sync/catalog"
+	"yici/sync/catalog/search"
+)
+
+// resultsPerPage keeps every result button large enough for a finger;
+// finger drags do not scroll in Fyne (fyne-io/fyne#5755), so lists page.
+const resultsPerPage = 6
+
+// entry is a result line: an item or a bundle (一件事).
+type entry struct {
+	code, name string
+	bundle     bool
+}
+
+// finder is the find screen: an on-screen keyboard that searches as
+// letters are typed (no input method needed, S10), life-cycle themes, and
+// a paged list of results.
+type finder struct {
+	index   *search.Index
+	query   string
+	shown   []entry
+	page    int
+	queryTx *canvas.Text
+	results *fyne.Container
+	pageLbl *widget.Label
+	lower   *fyne.Container // the keyboard or the themes
+	keys    fyne.CanvasObject
+	themes  fyne.CanvasObject
+	toggle  *widget.Button
+}
+
+func (k *Kiosk) buildFind() fyne.CanvasObject {
+	f := &k.find
+	f.index = search.New(k.cfg.Catalog)
+	f.queryTx = bigText("", 26)
+	f.results = container.NewGridWithColumns(2)
+	f.pageLbl = widget.NewLabel("")
+	prev := widget.NewButtonWithIcon("上一页", theme.NavigateBackIcon(), func() { k.touch(); k.showResults(f.page - 1) })
+	next := widget.NewButtonWithIcon("下一页", theme.NavigateNextIcon(), func() { k.touch(); k.showResults(f.page + 1) })
+
+	var rows []fyne.CanvasObject
+	for _, row := range []string{"QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"} {
+		var keys []fyne.CanvasObject
+		for _, r := range row {
+			letter := strings.ToLower(string(r))
+			keys = append(keys, widget.NewButton(string(r), func() { k.touch(); k.typeQuery(f.query + letter) }))
+		}
+		if row == "ZXCVBNM" {
+			keys = append(keys,
+				widget.NewButton("退格", func() {
+					k.touch()
+					if r := []rune(f.query); len(r) > 0 {
+						k.typeQuery(string(r[:len(r)-1]))
+					}
+				}),
+				widget.NewButton("清空", func() { k.touch(); k.typeQuery("") }))
+		}
+		rows = append(rows, container.NewGridWithColumns(10, keys...))
+	}
+	f.keys = container.NewVBox(rows...)
+
+	var themes []fyne.CanvasObject
+	for _, t := range k.cfg.Catalog.Themes {
+		t := t
+		themes = append(themes, widget.NewButton(t.Name, func() { k.touch(); k.showTheme(&t) }))
+	}
+	f.themes = container.NewGridWithColumns(5, themes...)
+	f.lower = container.NewStack(f.keys)
+	f.toggle = widget.NewButton("按主题找 / By life event", func() {
+		k.touch()
+		if f.lower.Objects[0] == f.keys {
+			f.lower.Objects[0] = f.themes
+			f.toggle.SetText("用键盘找 / Keyboard")
+		} else {
+			f.lower.Objects[0] = f.keys
+			f.toggle.SetText("按主题找 / By life event")
+		}
+		k.restyle()
+	})
+	top := container.NewVBox(k.greeting, container.NewBorder(nil, nil, nil, f.toggle, f.queryTx))
+	bottom := container.NewVBox(container.NewHBox(prev, layout.NewSpacer(), f.pageLbl, layout.NewSpacer(), next), f.lower)
+	return container.NewBorder(top, bottom, nil, nil, f.results)
+}
+
+// typeQuery searches for q as the citizen types; an empty query lists the
+// catalogue from the top.
+func (k *Kiosk) typeQuery(q string) {
+	f := &k.find
+	f.query = q
+	if q == "" {
+		f.queryTx.Text = "输入拼音或首字母，如 jhdj 结婚登记 / type pinyin"
+		f.shown = k.allEntries()
+	} else {
+		f.queryTx.Text = "查找：" + strings.ToUpper(q)
+		f.shown = nil
+		for _, h := range f.index.Search(q, 30) {
+			f.shown = append(f.shown, entry{h.Code, h.Name, h.Kind == search.KindBundle})
+		}
+		if len(f.shown) == 0 {
+			f.queryTx.Text += "（没有找到，可点“找我办”请工作人员帮忙）"
+		}
+	}
+	f.queryTx.Refresh()
+	k.showResults(0)
+}
+
+// allEntries lists the bundles first, then the items, in catalogue order.
+func (k *Kiosk) allEntries() []entry {
+	c := k.cfg.Catalog
+	out := make([]entry, 0, len(c.Bundles)+len(c.Items))
+	for _, b := range c.Bundles {
+		out = append(out, entry{b.Code, b.Name, true})
+	}
+	for _, it := range c.Items {
+		out = append(out, entry{it.Code, it.Name, false})
+	}
+	return out
+}
+
+func (k *Kiosk) showTheme(t *catalog.Theme) {
+	f := &k.find
+	f.query = ""
+	f.queryTx.Text = "主题：" + t.Name
+	f.queryTx.Refresh()
+	f.shown = nil
+	for _, code := range t.Members {
+		if b, ok := k.cfg.Catalog.Bundle(code); ok {
+			f.shown = append(f.shown, entry{b.Code, b.Name, true})
+		} else if it, ok := k.cfg.Catalog.Item(code); ok {
+			f.shown = append(f.shown, entry{it.Code, it.Name, false})
+		}
+	}
+	k.showResults(0)
+}
+
+func (k *Kiosk) showResults(p int) {
+	f := &k.find
+	pages := max(1, (len(f.shown)+resultsPerPage-1)/resultsPerPage)
+	if p < 0 || p >= pages {
+		return
+	}
+	f.page = p
+	objs := make([]fyne.CanvasObject, 0, resultsPerPage)
+	for i := p * resultsPerPage; i < len(f.shown) && i < (p+1)*resultsPerPage; i++ {
+		e := f.shown[i]
+		label := e.name
+		if e.bundle {
+			label = "【一件事】" + e.name
+		}
+		b := widget.NewButton(label, func() { k.touch(); k.choose(e.code) })
+		if e.bundle {
+			b.Importance = widget.HighImportance
+		}
+		objs = append(objs, b)
+	}
+	f.results.Objects = objs
+	f.pageLbl.SetText(fmt.Sprintf("第 %d / %d 页", p+1, pages))
+	k.restyle()
+}
+
+// choose starts the guide for an item or bundle.
+func (k *Kiosk) choose(code string) {
+	k.sess.code, k.sess.answers = code, nil
+	k.advance()
+}
+
+// answer records a choice for the question on screen.
+func (k *Kiosk) answer(choice string) {
+	k.sess.answers = append(k.sess.answers, choice)
+	k.advance()
+}
+
+// advance resolves the guide with the answers so far: the next question,
+// or, once complete, the case draft and its material list.
+func (k *Kiosk) advance() {
+	s := k.sess
+	g, err := k.cfg.Catalog.Resolve(s.code, s.answers)
+	if err != nil {
+		k.say("事项指南有误，请联系工作人员 / guide error: " + err.Error())
+		return
+	}
+	s.guide = g
+	if g.Next != nil {
+		k.askQuestion(g)
+		return
+	}
+	if err := k.startCase(); err != nil {
+		k.say("无法开始办件，请联系工作人员 / cannot start the case: " + err.Error())
+		return
+	}
+	k.showGuide()
+}
+
+func (k *Kiosk) buildQuestion() fyne.CanvasObject {
+	k.qTitle = bigText("", 26)
+	k.qText = bigText("", 32)
+	k.qHelp = widget.NewLabel("")
+	k.qHelp.Wrapping = fyne.TextWrapWord
+	k.qChoices = container.NewVBox()
+	return container.NewVBox(k.qTitle, layout.NewSpacer(), k.qText, k.qHelp, k.qChoices, layout.NewSpacer())
+}
+
+func (k *Kiosk) askQuestion(g *catalog.Guide) {
+	q := g.Next
+	k.qTitle.Text = g.Name
+	k.qTitle.Refresh()
+	k.qText.Text = q.Text
+	k.qText.Refresh()
+	k.qHelp.SetText(q.Help)
+	objs := make([]fyne.CanvasObject, 0, len(q.Choices))
+	for _, c := range q.Choices {
+		id := c.ID
+		objs = append(objs, widget.NewButton(c.Label, func() { k.touch(); k.answer(id) }))
+	}
+	k.qChoices.Objects = objs
+	k.show(k.question)
+}
