@@ -475,3 +475,30 @@ func TestThemeAndSearch(t *testing.T) {
 		t.Errorf("query qqqqqq shows %d results and %q", len(h.k.find.shown), h.k.find.queryTx.Text)
 	}
 }
+
+// TestCatalogUpdateReachesKiosk: a newer revision is used from the next
+// visit on, without a restart; the visit under way keeps its own.
+func TestCatalogUpdateReachesKiosk(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	old := h.k.cfg.Catalog
+	doc := bytes.Replace(assets.SampleCatalog, []byte(`"revision": 2`), []byte(`"revision": 3`), 1)
+	doc = bytes.Replace(doc, []byte(`"name": "居民身份证换领"`), []byte(`"name": "居民身份证到期换领"`), 1)
+	next, err := catalog.Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Revision != old.Revision+1 {
+		t.Fatalf("test catalogue revision %d, want %d", next.Revision, old.Revision+1)
+	}
+	h.k.start(&session{card: &zhang})
+	h.k.SetCatalog(next)
+	if h.k.cfg.Catalog != old {
+		t.Fatal("the catalogue changed under a visit")
+	}
+	h.k.wipe()
+	h.k.start(&session{card: &zhang})
+	h.k.typeQuery("sfzdqhl")
+	if len(h.k.find.shown) == 0 || h.k.find.shown[0].name != "居民身份证到期换领" {
+		t.Fatalf("after the update, sfzdqhl finds %+v", h.k.find.shown)
+	}
+}

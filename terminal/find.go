@@ -38,13 +38,12 @@ type finder struct {
 	pageLbl *widget.Label
 	lower   *fyne.Container // the keyboard or the themes
 	keys    fyne.CanvasObject
-	themes  fyne.CanvasObject
+	themes  *fyne.Container
 	toggle  *widget.Button
 }
 
 func (k *Kiosk) buildFind() fyne.CanvasObject {
 	f := &k.find
-	f.index = search.New(k.cfg.Catalog)
 	f.queryTx = bigText("", 26)
 	f.results = container.NewGridWithColumns(2)
 	f.pageLbl = widget.NewLabel("")
@@ -72,12 +71,8 @@ func (k *Kiosk) buildFind() fyne.CanvasObject {
 	}
 	f.keys = container.NewVBox(rows...)
 
-	var themes []fyne.CanvasObject
-	for _, t := range k.cfg.Catalog.Themes {
-		t := t
-		themes = append(themes, widget.NewButton(t.Name, func() { k.touch(); k.showTheme(&t) }))
-	}
-	f.themes = container.NewGridWithColumns(5, themes...)
+	f.themes = container.NewGridWithColumns(5)
+	k.useCatalog(k.cfg.Catalog)
 	f.lower = container.NewStack(f.keys)
 	f.toggle = widget.NewButton("按主题找 / By life event", func() {
 		k.touch()
@@ -93,6 +88,30 @@ func (k *Kiosk) buildFind() fyne.CanvasObject {
 	top := container.NewVBox(k.greeting, container.NewBorder(nil, nil, nil, f.toggle, f.queryTx))
 	bottom := container.NewVBox(container.NewHBox(prev, layout.NewSpacer(), f.pageLbl, layout.NewSpacer(), next), f.lower)
 	return container.NewBorder(top, bottom, nil, nil, f.results)
+}
+
+// useCatalog builds the search index and theme buttons of c.
+func (k *Kiosk) useCatalog(c *catalog.Catalog) {
+	f := &k.find
+	k.cfg.Catalog = c
+	f.index = search.New(c)
+	themes := make([]fyne.CanvasObject, 0, len(c.Themes))
+	for _, t := range c.Themes {
+		t := t
+		themes = append(themes, widget.NewButton(t.Name, func() { k.touch(); k.showTheme(&t) }))
+	}
+	f.themes.Objects = themes
+}
+
+// SetCatalog makes c the catalogue of the next visit: a visit under way
+// keeps the revision it started with, which its case records (S3). Call it
+// on the UI thread.
+func (k *Kiosk) SetCatalog(c *catalog.Catalog) {
+	if k.sess == nil {
+		k.useCatalog(c)
+	} else {
+		k.nextCat = c
+	}
 }
 
 // typeQuery searches for q as the citizen types; an empty query lists the

@@ -34,7 +34,8 @@ type Kiosk struct {
 	sess      *session
 	lastTouch time.Time
 
-	readerFault string // the card reader's last error, for the status line; UI thread
+	readerFault string           // the card reader's last error, for the status line; UI thread
+	nextCat     *catalog.Catalog // a newer revision, used from the next visit on; UI thread
 
 	// Screens, built once.
 	welcome, items, question, materials, done fyne.CanvasObject
@@ -393,6 +394,10 @@ func (k *Kiosk) wipe() {
 	k.mu.Lock()
 	k.sess = nil
 	k.mu.Unlock()
+	if k.nextCat != nil {
+		k.useCatalog(k.nextCat)
+		k.nextCat = nil
+	}
 	k.greeting.Text = ""
 	k.greeting.Refresh()
 	k.find.query, k.find.shown = "", nil

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"yici/sync/catalog"
 	"yici/sync/platform"
 )
 
@@ -70,6 +71,11 @@ func main() {
 	case "publish":
 		var doc []byte
 		if doc, err = os.ReadFile(fs.Arg(0)); err != nil {
+			break
+		}
+		// Terminals refuse a catalogue with problems, so the platform must
+		// never serve one.
+		if _, err = catalog.Parse(doc); err != nil {
 			break
 		}
 		var rev int

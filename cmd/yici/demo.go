@@ -54,6 +54,9 @@ func demoMain(args []string) error {
 	if _, err := srv.LoadLicences(lic); err != nil {
 		return err
 	}
+	if _, _, err := srv.PublishCatalog(assets.SampleCatalog); err != nil {
+		return err
+	}
 	tlsCfg, tlsInfo, err := platform.LoadTLS(platform.TLSOptions{Dir: filepath.Join(*data, "platform")})
 	if err != nil {
 		return err
@@ -114,9 +117,9 @@ func demoMain(args []string) error {
 	}
 
 	a := newApp()
-	k, kw := kioskWindow(a, terminal.Config{
-		Hall: "大连市示例区政务服务中心", Terminal: "K01", Catalog: ap.cat, Store: ap.store,
-		Reader: reader, Scanner: scanner("sim"), Printer: printer, Kick: ap.up.Kick, Vault: ap.vault, Pad: padDrv,
+	k, kw := kioskWindow(a, ap, terminal.Config{
+		Hall: "大连市示例区政务服务中心", Terminal: "K01",
+		Reader: reader, Scanner: scanner("sim"), Printer: printer, Pad: padDrv,
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
 	}, false)
 	deskClient, err := newClient(base, deskToken, tlsInfo.CertFile)
@@ -128,6 +131,7 @@ func demoMain(args []string) error {
 
 	runBackground(ctx, k.Run,
 		func(ctx context.Context) { d.Run(ctx, 2*time.Second) },
+		func(ctx context.Context) { ap.syncCatalog(ctx, time.Minute) },
 		pan.collectReceipts)
 	if !*offline {
 		go ap.up.Run(ctx)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -41,7 +42,7 @@ type appliance struct {
 	store  *store.Store
 	up     *uploader.Uploader
 	client *uploader.Client
-	cat    *catalog.Catalog
+	cat    *catalog.Live
 	closer []func() error
 }
 
@@ -62,7 +63,7 @@ func openAppliance(dir, platformURL, token, pin string) (*appliance, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := catalog.Decode(bytes.NewReader(assets.SampleCatalog))
+	cat, err := startCatalog(st)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -81,7 +82,55 @@ func openAppliance(dir, platformURL, token, pin string) (*appliance, error) {
 			log.Printf("upload: %s %s %d%% %s", e.Kind, e.Case, e.Percent, e.Reason)
 		},
 	})
-	return &appliance{store: st, up: up, client: c, cat: cat, closer: []func() error{st.Close}}, nil
+	return &appliance{store: st, up: up, client: c, cat: catalog.NewLive(cat), closer: []func() error{st.Close}}, nil
+}
+
+// startCatalog is the catalogue an appliance starts with: the newest of the
+// one it last fetched from the platform and the one built in, so a
+// terminal works offline from its first start (D5).
+func startCatalog(st *store.Store) (*catalog.Catalog, error) {
+	cat, err := catalog.Decode(bytes.NewReader(assets.SampleCatalog))
+	if err != nil {
+		return nil, err
+	}
+	doc, _, _, err := st.Catalog()
+	if errors.Is(err, store.ErrNotFound) {
+		return cat, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cached, err := catalog.Parse(doc)
+	if err != nil {
+		log.Printf("catalogue: the cached revision is unusable, using the built-in one: %v", err)
+		return cat, nil
+	}
+	if cached.Revision > cat.Revision {
+		return cached, nil
+	}
+	return cat, nil
+}
+
+// syncCatalog fetches newer catalogue revisions from the platform every
+// interval; a valid newer one reaches the screens through a.cat's watchers
+// without a restart (S3).
+func (a *appliance) syncCatalog(ctx context.Context, every time.Duration) {
+	for {
+		if _, err := uploader.SyncCatalog(ctx, a.client, a.store); err != nil {
+			log.Printf("catalogue: %v (working from revision %d)", err, a.cat.Current().Revision)
+		} else if doc, _, _, err := a.store.Catalog(); err == nil {
+			if swapped, err := a.cat.Update(doc); err != nil {
+				log.Printf("catalogue: the platform's revision is refused: %v", err)
+			} else if swapped {
+				log.Printf("catalogue: now revision %d", a.cat.Current().Revision)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }
 
 // newClient is a platform client; pin, when set, is the certificate file
@@ -159,17 +208,19 @@ func newApp() fyne.App {
 }
 
 // kioskWindow makes the kiosk's window with the kiosk's large type.
-func kioskWindow(a fyne.App, cfg terminal.Config, fullscreen bool) (*terminal.Kiosk, fyne.Window) {
+func kioskWindow(a fyne.App, ap *appliance, cfg terminal.Config, fullscreen bool) (*terminal.Kiosk, fyne.Window) {
 	w := a.NewWindow(kioskTitle)
+	cfg.Catalog, cfg.Store, cfg.Vault, cfg.Kick = ap.cat.Current(), ap.store, ap.vault, ap.up.Kick
 	k := terminal.New(cfg, w)
+	ap.cat.OnUpdate(func(c *catalog.Catalog) { fyne.Do(func() { k.SetCatalog(c) }) })
 	w.Resize(fyne.NewSize(1024, 768))
 	w.SetFullScreen(fullscreen)
 	return k, w
 }
 
-func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Catalog) (*desk.Desk, fyne.Window) {
+func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Live) (*desk.Desk, fyne.Window) {
 	w := a.NewWindow(deskTitle)
-	d := desk.New(c, cat, w)
+	d := desk.New(c, cat.Current(), w)
 	w.Resize(fyne.NewSize(880, 640))
 	return d, w
 }

@@ -62,12 +62,13 @@ func terminalMain(args []string) error {
 	if *elder {
 		scale = 2
 	}
-	k, w := kioskWindow(a, terminal.Config{
-		Hall: *hall, Terminal: *name, Catalog: ap.cat, Store: ap.store,
-		Reader: reader, Scanner: scanner(*scan), Printer: prn, Kick: ap.up.Kick, Vault: ap.vault, Pad: pad,
+	k, w := kioskWindow(a, ap, terminal.Config{
+		Hall: *hall, Terminal: *name,
+		Reader: reader, Scanner: scanner(*scan), Printer: prn, Pad: pad,
 		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale,
 	}, *full)
-	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) })
+	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) },
+		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) })
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	w.ShowAndRun()
 	return nil
