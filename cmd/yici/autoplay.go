@@ -93,6 +93,12 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 			fyne.DoAndWait(d.SelectLatest)
 			return shot(deskTitle, "desk-1-case")
 		},
+		func() error {
+			// The clerk passes every material: they go into 张三's vault,
+			// and his next visit is not asked for them again.
+			fyne.DoAndWait(func() { d.Record(ctx) })
+			return shot(deskTitle, "desk-2-reviewed")
+		},
 		func() error { return shot(panelTitle, "devices-panel") },
 		func() error {
 			if sh == nil {

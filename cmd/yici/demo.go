@@ -126,7 +126,7 @@ func demoMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	d, dw := deskWindow(a, deskClient, ap.cat)
+	d, dw := deskWindow(a, deskClient, ap.cat, "王小明 W01")
 	pan := newPanel(a, card, prn, pad, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,

@@ -218,9 +218,9 @@ func kioskWindow(a fyne.App, ap *appliance, cfg terminal.Config, fullscreen bool
 	return k, w
 }
 
-func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Live) (*desk.Desk, fyne.Window) {
+func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Live, clerk string) (*desk.Desk, fyne.Window) {
 	w := a.NewWindow(deskTitle)
-	d := desk.New(c, cat.Current(), w)
+	d := desk.New(c, cat.Current(), clerk, w)
 	w.Resize(fyne.NewSize(880, 640))
 	return d, w
 }

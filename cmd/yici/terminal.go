@@ -80,7 +80,11 @@ func deskMain(args []string) error {
 	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "desk.token", "file holding this desk's enrolment token")
 	pin := fs.String("pin", "platform-cert.pem", "the platform's certificate to trust; empty: system roots")
+	clerk := fs.String("clerk", "", "the clerk's name and staff number, recorded with each review")
 	fs.Parse(args)
+	if *clerk == "" {
+		return fmt.Errorf("--clerk is required: every review records who made it")
+	}
 	token, err := readToken(*tokenFile)
 	if err != nil {
 		return err
@@ -93,7 +97,7 @@ func deskMain(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := newApp()
-	d, w := deskWindow(a, ap.client, ap.cat)
+	d, w := deskWindow(a, ap.client, ap.cat, *clerk)
 	go d.Run(ctx, 3*time.Second)
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	w.ShowAndRun()

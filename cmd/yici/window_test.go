@@ -44,6 +44,7 @@ func TestRealWindow(t *testing.T) {
 		{"kiosk-5-scanned", 1024, 768},
 		{"kiosk-6-done", 1024, 768},
 		{"desk-1-case", 880, 640},
+		{"desk-2-reviewed", 880, 640},
 		{"devices-panel", 700, 760},
 	} {
 		img := loadPNG(t, filepath.Join(shots, c.name+".png"))

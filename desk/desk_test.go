@@ -1,0 +1,97 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"yici/assets"
+	"yici/sync/catalog"
+	"yici/sync/platform"
+	"yici/sync/uploader"
+	"yici/sync/wire"
+)
+
+// TestReviewConfirmsAndRejects: a case with two scanned materials reaches
+// the platform; the clerk passes one and fails the other citing one of its
+// criteria. The passed one is then on file in the applicant's vault, and
+// the rejection is recorded with its criterion.
+func TestReviewConfirmsAndRejects(t *testing.T) {
+	ctx := context.Background()
+	st, err := platform.OpenBolt(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := platform.New(st, platform.Options{})
+	kioskTok, _ := srv.Enrol("DL01", "K01")
+	deskTok, _ := srv.Enrol("DL01", "W01")
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	kiosk := &uploader.Client{BaseURL: hs.URL, Token: kioskTok}
+	cl := &uploader.Client{BaseURL: hs.URL, Token: deskTok}
+
+	m := wire.Manifest{ID: "K01-20261127-090000-0001", CatalogRevision: 2, Items: []string{"GA-0101"},
+		Applicant: wire.Applicant{Name: "张三", IDNumber: "21020219880504123X"}, CreatedAt: time.Now().UTC()}
+	for _, c := range []struct{ code, page string }{{"M-ID-OLD", "old card"}, {"M-PHOTO", "photo receipt"}} {
+		sum := sha256.Sum256([]byte(c.page))
+		h := hex.EncodeToString(sum[:])
+		if err := kiosk.PutBlob(ctx, h, []byte(c.page)); err != nil {
+			t.Fatal(err)
+		}
+		m.Materials = append(m.Materials, wire.MaterialRef{Code: c.code, Name: c.code, SHA256: h, Size: int64(len(c.page))})
+	}
+	if err := kiosk.PutCase(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+
+	cat, err := catalog.Decode(bytes.NewReader(assets.SampleCatalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	test.NewTempApp(t)
+	d := New(cl, cat, "王小明 W01", test.NewTempWindow(t, nil))
+	d.Refresh(ctx)
+	d.SelectLatest()
+	if d.current == nil || d.current.ID != m.ID {
+		t.Fatalf("desk opened %v, want %s", d.current, m.ID)
+	}
+	if _, ok := d.verdicts["M-HUKOU"]; ok {
+		t.Error("a material not handed in has a verdict")
+	}
+	sel := d.verdicts["M-PHOTO"]
+	for _, o := range sel.Options {
+		if strings.Contains(o, "[M-PHOTO-1]") {
+			sel.SetSelected(o)
+		}
+	}
+	test.Tap(d.record)
+	if !strings.Contains(d.status.Text, "1 件材料确认入库") || !strings.Contains(d.status.Text, "1 件退回") {
+		t.Fatalf("status %q", d.status.Text)
+	}
+
+	ans, err := cl.Vault(ctx, "21020219880504123X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ans.OnFile("M-ID-OLD", time.Now()); !ok {
+		t.Error("the passed material is not on file after the review")
+	}
+	if _, ok := ans.OnFile("M-PHOTO", time.Now()); ok {
+		t.Error("the failed material is on file after the review")
+	}
+	evs, err := cl.CaseEvents(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Kind != wire.EventRejection || evs[0].Criterion != "M-PHOTO-1" || evs[0].Clerk != "王小明 W01" {
+		t.Fatalf("events %+v, want one rejection citing M-PHOTO-1 by the clerk", evs)
+	}
+}
