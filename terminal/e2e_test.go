@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,6 @@ import (
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"yici/assets"
-	yicitheme "yici/assets/theme"
 	"yici/drivers/docscan"
 	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
@@ -56,7 +56,7 @@ type hall struct {
 	client *uploader.Client
 }
 
-func newHall(t *testing.T, dir string) *hall {
+func newHall(t testing.TB, dir string) *hall {
 	t.Helper()
 	h := &hall{}
 	var err error
@@ -406,13 +406,12 @@ func TestIdleWipes(t *testing.T) {
 // TestElderMode: the 大字 button enlarges the kiosk's type and back.
 func TestElderMode(t *testing.T) {
 	h := newHall(t, t.TempDir())
-	scale := func() float32 { return h.k.root.Theme.(yicitheme.Theme).Scale }
 	normal := scale()
-	test.Tap(button(t, h.k.root.Content, "大字"))
+	test.Tap(button(t, h.k.root, "大字"))
 	if scale() <= normal {
 		t.Fatalf("scale %v after 大字, want more than %v", scale(), normal)
 	}
-	test.Tap(button(t, h.k.root.Content, "标准字"))
+	test.Tap(button(t, h.k.root, "标准字"))
 	if scale() != normal {
 		t.Fatalf("scale %v after 标准字, want %v", scale(), normal)
 	}
@@ -462,7 +461,7 @@ func TestGuideSwitchAndBack(t *testing.T) {
 func TestThemeAndSearch(t *testing.T) {
 	h := newHall(t, t.TempDir())
 	h.k.start(&session{card: &zhang})
-	test.Tap(button(t, h.k.root.Content, "按主题找"))
+	test.Tap(button(t, h.k.root, "按主题找"))
 	test.Tap(button(t, h.k.find.themes, "出生"))
 	test.Tap(button(t, h.k.find.results, "出生一件事"))
 	if g := h.k.sess.guide; g == nil || g.Bundle == nil || len(g.Items) < 2 {
@@ -501,4 +500,37 @@ func TestCatalogUpdateReachesKiosk(t *testing.T) {
 	if len(h.k.find.shown) == 0 || h.k.find.shown[0].name != "居民身份证到期换领" {
 		t.Fatalf("after the update, sfzdqhl finds %+v", h.k.find.shown)
 	}
+}
+
+// BenchmarkVisitHeap runs whole visits (card, guide, scan, submit, wipe)
+// on the same screens and reports the live heap left per visit after GC:
+// screens are reused so that a kiosk running for months does not grow
+// (fyne-io/fyne#3818). The baseline is the heap before the first visit.
+func BenchmarkVisitHeap(b *testing.B) {
+	dir := b.TempDir()
+	h := newHall(b, dir)
+	visit := func() {
+		h.k.start(&session{card: &zhang})
+		h.k.typeQuery("sbk")
+		if err := h.k.Choose("RS-0201"); err != nil {
+			b.Fatal(err)
+		}
+		if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
+			b.Fatal(err)
+		}
+		h.k.wipe() // unsubmitted: the draft and its page are discarded
+	}
+	visit()
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		visit()
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	b.ReportMetric(float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc))/float64(b.N), "heap-growth-B/visit")
+	b.ReportMetric(float64(m0.HeapAlloc)/(1<<20), "baseline-heap-MB")
 }

@@ -83,7 +83,7 @@ func (k *Kiosk) buildFind() fyne.CanvasObject {
 			f.lower.Objects[0] = f.keys
 			f.toggle.SetText("按主题找 / By life event")
 		}
-		k.restyle()
+		f.lower.Refresh()
 	})
 	top := container.NewVBox(k.greeting, container.NewBorder(nil, nil, nil, f.toggle, f.queryTx))
 	bottom := container.NewVBox(container.NewHBox(prev, layout.NewSpacer(), f.pageLbl, layout.NewSpacer(), next), f.lower)
@@ -187,7 +187,7 @@ func (k *Kiosk) showResults(p int) {
 	}
 	f.results.Objects = objs
 	f.pageLbl.SetText(fmt.Sprintf("第 %d / %d 页", p+1, pages))
-	k.restyle()
+	f.results.Refresh()
 }
 
 // choose starts the guide for an item or bundle.
@@ -245,5 +245,6 @@ func (k *Kiosk) askQuestion(g *catalog.Guide) {
 		objs = append(objs, widget.NewButton(c.Label, func() { k.touch(); k.answer(id) }))
 	}
 	k.qChoices.Objects = objs
+	k.qChoices.Refresh()
 	k.show(k.question)
 }

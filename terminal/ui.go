@@ -28,7 +28,7 @@ import (
 type Kiosk struct {
 	cfg  Config
 	win  fyne.Window
-	root *container.ThemeOverride // the kiosk's large type; see restyle
+	root fyne.CanvasObject
 
 	mu        sync.Mutex // guards sess and lastTouch against the polling goroutines
 	sess      *session
@@ -69,9 +69,14 @@ func New(cfg Config, w fyne.Window) *Kiosk {
 	if cfg.Scale == 0 {
 		cfg.Scale = 1.5
 	}
+	// The kiosk's large type is the app's theme, not a ThemeOverride: an
+	// override re-applied to new widgets keeps every primitive it saw in a
+	// map that is never emptied (fyne 2.7 internal/cache), about 64 KB a
+	// visit. The kiosk is the app; the demo sizes its other windows for it.
+	setScale(cfg.Scale)
 	k := &Kiosk{cfg: cfg, win: w}
 	k.build()
-	k.root = container.NewThemeOverride(k.content(), yicitheme.Theme{Scale: cfg.Scale})
+	k.root = k.content()
 	w.SetContent(k.root)
 	return k
 }
@@ -143,16 +148,13 @@ func (k *Kiosk) content() fyne.CanvasObject {
 	elder := widget.NewButton("大字 / Large text", nil)
 	elder.OnTapped = func() {
 		k.touch()
-		t := k.root.Theme.(yicitheme.Theme)
-		if t.Scale > k.cfg.Scale {
-			t.Scale = k.cfg.Scale
+		if scale() > k.cfg.Scale {
+			setScale(k.cfg.Scale)
 			elder.SetText("大字 / Large text")
 		} else {
-			t.Scale = k.cfg.Scale * 4 / 3
+			setScale(k.cfg.Scale * 4 / 3)
 			elder.SetText("标准字 / Normal text")
 		}
-		k.root.Theme = t
-		k.restyle()
 	}
 	bar := container.NewHBox(back, home, layout.NewSpacer(), k.countdown, elder, help)
 	band := canvas.NewRectangle(color.NRGBA{R: 0xC8, G: 0x1E, B: 0x1E, A: 0xFF})
@@ -168,12 +170,15 @@ func (k *Kiosk) content() fyne.CanvasObject {
 
 func (k *Kiosk) show(screen fyne.CanvasObject) {
 	k.body.Objects = []fyne.CanvasObject{screen}
-	k.restyle()
+	k.body.Refresh()
 }
 
-// restyle gives widgets added since the last call the kiosk's theme: a
-// ThemeOverride only reaches the children it has seen (Fyne 2.7).
-func (k *Kiosk) restyle() { k.root.Refresh() }
+func setScale(s float32) { fyne.CurrentApp().Settings().SetTheme(yicitheme.Theme{Scale: s}) }
+
+func scale() float32 {
+	t, _ := fyne.CurrentApp().Settings().Theme().(yicitheme.Theme)
+	return t.Scale
+}
 
 func (k *Kiosk) say(msg string) {
 	k.message.SetText(msg)
@@ -296,7 +301,7 @@ func (k *Kiosk) refreshMaterials() {
 		rows = append(rows, container.NewBorder(nil, nil, nil, action, container.NewVBox(name, rule)))
 	}
 	k.matList.Objects = rows
-	k.restyle()
+	k.matList.Refresh()
 	k.submitBtn.Enable()
 	if len(s.captured)+len(s.exempt) == 0 {
 		k.submitBtn.Disable()

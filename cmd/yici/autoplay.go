@@ -23,7 +23,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 	var sh *shooter
 	if shots != "" {
 		sh = &shooter{dir: shots}
-		if err := sh.arrange(map[string][2]int{kioskTitle: {0, 0}, panelTitle: {1040, 0}, deskTitle: {0, 780}}); err != nil {
+		if err := sh.arrange(map[string][2]int{kioskTitle: {0, 0}, panelTitle: {1040, 0}, deskTitle: {0, 790}}); err != nil {
 			return err
 		}
 	}

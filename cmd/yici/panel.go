@@ -85,7 +85,7 @@ func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, pad *sim.Pad, dir 
 			rate, padMsg,
 			p.info),
 		nil, nil, nil, p.receipt))
-	p.win.Resize(fyne.NewSize(700, 760))
+	p.win.Resize(fyne.NewSize(870, 860))
 	return p
 }
 

@@ -43,9 +43,9 @@ func TestRealWindow(t *testing.T) {
 		{"kiosk-4-materials", 1024, 768},
 		{"kiosk-5-scanned", 1024, 768},
 		{"kiosk-6-done", 1024, 768},
-		{"desk-1-case", 880, 640},
-		{"desk-2-reviewed", 880, 640},
-		{"devices-panel", 700, 760},
+		{"desk-1-case", 1400, 640},
+		{"desk-2-reviewed", 1400, 640},
+		{"devices-panel", 870, 860},
 	} {
 		img := loadPNG(t, filepath.Join(shots, c.name+".png"))
 		if b := img.Bounds(); b.Dx() != c.w || b.Dy() != c.h {
