@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"yici/drivers/evalpad"
 )
 
@@ -43,10 +41,9 @@ const (
 // docs/evalpad-protocol.md. It shows prompts, asks for ratings, and sends
 // one when Press simulates the citizen.
 type Pad struct {
-	pty    *PTY
-	master *os.File // non-blocking duplicate of pty.Master: Close can end a Read, deadlines work
-	done   chan struct{}
-	wmu    sync.Mutex // whole frames on the wire
+	pty  *PTY
+	done chan struct{}
+	wmu  sync.Mutex // whole frames on the wire
 
 	mu       sync.Mutex
 	faults   PadFaults
@@ -78,15 +75,7 @@ func NewPad() (*Pad, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Dup(int(p.Master.Fd()))
-	if err == nil {
-		err = unix.SetNonblock(fd, true)
-	}
-	if err != nil {
-		p.Close()
-		return nil, fmt.Errorf("sim: pad: non-blocking master: %w", err)
-	}
-	s := &Pad{pty: p, master: os.NewFile(uintptr(fd), p.Path+" master"), done: make(chan struct{}), state: evalpad.StateIdle}
+	s := &Pad{pty: p, done: make(chan struct{}), state: evalpad.StateIdle}
 	go s.serve()
 	return s, nil
 }
@@ -96,11 +85,8 @@ func (s *Pad) Path() string { return s.pty.Path }
 
 // Close stops the simulator and closes the pty.
 func (s *Pad) Close() error {
-	err := s.master.Close()
+	err := s.pty.Close()
 	<-s.done
-	if perr := s.pty.Close(); err == nil {
-		err = perr
-	}
 	return err
 }
 
@@ -239,10 +225,10 @@ func (s *Pad) serve() {
 		if len(in) > 0 {
 			deadline = time.Now().Add(padGap)
 		}
-		if err := s.master.SetReadDeadline(deadline); err != nil {
+		if err := s.pty.Master.SetReadDeadline(deadline); err != nil {
 			return
 		}
-		n, err := s.master.Read(buf)
+		n, err := s.pty.Master.Read(buf)
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			in = in[1:]
@@ -389,7 +375,7 @@ func (s *Pad) send(frame []byte, f PadFaults) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	for range copies {
-		if err := padWrite(s.master, frame, f.Baud); err != nil {
+		if err := padWrite(s.pty.Master, frame, f.Baud); err != nil {
 			return err
 		}
 	}

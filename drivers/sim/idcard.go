@@ -3,12 +3,8 @@ package sim
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
-	"os"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"yici/drivers/idcard"
 )
@@ -39,9 +35,8 @@ const maxCommandLen = 64
 // real one, it will not find a card again after reading it until the card
 // is lifted and placed again.
 type IDCard struct {
-	pty    *PTY
-	master *os.File // non-blocking duplicate of pty.Master, see NewIDCard
-	done   chan struct{}
+	pty  *PTY
+	done chan struct{}
 
 	mu     sync.Mutex
 	faults Faults
@@ -62,17 +57,7 @@ func NewIDCard() (*IDCard, error) {
 	if err != nil {
 		return nil, err
 	}
-	// pty.Master is in blocking mode, where Close cannot interrupt a Read.
-	// A non-blocking duplicate goes through Go's poller, where it can.
-	fd, err := unix.Dup(int(p.Master.Fd()))
-	if err == nil {
-		err = unix.SetNonblock(fd, true)
-	}
-	if err != nil {
-		p.Close()
-		return nil, fmt.Errorf("sim: idcard: non-blocking master: %w", err)
-	}
-	s := &IDCard{pty: p, master: os.NewFile(uintptr(fd), p.Path+" master"), done: make(chan struct{}), baud: 115200}
+	s := &IDCard{pty: p, done: make(chan struct{}), baud: 115200}
 	go s.serve()
 	return s, nil
 }
@@ -82,11 +67,8 @@ func (s *IDCard) Path() string { return s.pty.Path }
 
 // Close stops the simulator and closes the pty.
 func (s *IDCard) Close() error {
-	err := s.master.Close()
+	err := s.pty.Close()
 	<-s.done
-	if perr := s.pty.Close(); err == nil {
-		err = perr
-	}
 	return err
 }
 
@@ -124,7 +106,7 @@ func (s *IDCard) serve() {
 	var in []byte
 	buf := make([]byte, 512)
 	for {
-		n, err := s.master.Read(buf)
+		n, err := s.pty.Master.Read(buf)
 		if err != nil {
 			return
 		}
@@ -256,7 +238,7 @@ func (s *IDCard) send(frame []byte, f Faults, baud int) error {
 		frame = frame[:len(frame)/2]
 	}
 	if !f.Pace {
-		_, err := s.master.Write(frame)
+		_, err := s.pty.Master.Write(frame)
 		return err
 	}
 	// Write in small chunks, each when its last byte would have arrived.
@@ -265,7 +247,7 @@ func (s *IDCard) send(frame []byte, f Faults, baud int) error {
 	for off := 0; off < len(frame); {
 		end := min(off+chunk, len(frame))
 		time.Sleep(time.Until(start.Add(wireTime(end, baud))))
-		if _, err := s.master.Write(frame[off:end]); err != nil {
+		if _, err := s.pty.Master.Write(frame[off:end]); err != nil {
 			return err
 		}
 		off = end

@@ -45,7 +45,20 @@ func OpenPTY() (*PTY, error) {
 		s.Close()
 		return nil, fmt.Errorf("sim: pty raw mode: %w", err)
 	}
-	return &PTY{Master: m, slave: s, Path: s.Name()}, nil
+	// creack/pty hands the master over in blocking mode, where Close cannot
+	// end a Read and deadlines do nothing. A non-blocking duplicate goes
+	// through Go's poller, where both work.
+	fd, err := unix.Dup(int(m.Fd()))
+	if err == nil {
+		err = unix.SetNonblock(fd, true)
+	}
+	path := s.Name()
+	m.Close()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sim: pty non-blocking master: %w", err)
+	}
+	return &PTY{Master: os.NewFile(uintptr(fd), path+" master"), slave: s, Path: path}, nil
 }
 
 // Close closes both sides.
