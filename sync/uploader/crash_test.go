@@ -71,10 +71,11 @@ func TestCrashSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A thousand rounds leave thousands of cases: allow time for each.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+time.Duration(left)*50*time.Millisecond)
 	defer cancel()
 	if err := New(s, p.client(http.DefaultTransport), fast).Drain(ctx); err != nil {
-		t.Fatal(err)
+		t.Fatalf("drain of the %d cases left: %v", left, err)
 	}
 	checkDelivered(t, s, p, submitted)
 	// Nothing reached the platform that the store does not know as sent.
