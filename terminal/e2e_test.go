@@ -216,6 +216,13 @@ func TestVisitEndToEnd(t *testing.T) {
 		t.Error("居民户口簿 is on file as a licence but not marked 免提交")
 	}
 	test.Tap(button(t, h.k.matList, "扫描"))
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var done bool
+		fyne.DoAndWait(func() { done = h.k.sess.captured["M-ID-OLD"] })
+		if done {
+			break
+		}
+	}
 	if !h.k.sess.captured["M-ID-OLD"] {
 		t.Fatalf("first material not captured; message: %q", h.k.message.Text)
 	}

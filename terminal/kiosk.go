@@ -151,7 +151,9 @@ func (k *Kiosk) lookupVault(ctx context.Context, s *session) {
 
 // scan captures one material: the scanner's first page goes to the store
 // with its outbox entry in one transaction.
-func (k *Kiosk) scan(ctx context.Context, m catalog.Material) error {
+// It runs off the UI thread (a real scanner takes seconds) and touches no
+// session state: the caller marks the material captured.
+func (k *Kiosk) scan(ctx context.Context, caseID string, m catalog.Material) error {
 	pages, err := k.cfg.Scanner.Scan(ctx, docscan.Options{MaxPages: 1})
 	if err != nil {
 		return err
@@ -160,11 +162,8 @@ func (k *Kiosk) scan(ctx context.Context, m catalog.Material) error {
 		return errors.New("扫描仪没有送出页面 / the scanner returned no page")
 	}
 	ref := wire.MaterialRef{Code: m.Code, Name: m.Name, ContentType: "image/png"}
-	if _, err := k.cfg.Store.Capture(k.sess.caseID, ref, pages[0].PNG); err != nil {
-		return err
-	}
-	k.sess.captured[m.Code] = true
-	return nil
+	_, err = k.cfg.Store.Capture(caseID, ref, pages[0].PNG)
+	return err
 }
 
 // printReceipt prints the acceptance receipt: masked applicant, the item,

@@ -308,16 +308,34 @@ func (k *Kiosk) refreshMaterials() {
 	}
 }
 
-func (k *Kiosk) scanMaterial(m catalog.Material) {
+// scanMaterial scans m in the background, so the screen stays alive and
+// says what is happening; the result arrives on the UI thread, and on the
+// returned channel for automation. A visit wiped meanwhile keeps nothing:
+// its draft is gone, so the capture fails and the page is not stored.
+func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
+	done := make(chan error, 1)
+	s := k.sess
 	k.say("正在扫描，请稍候… / Scanning…")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := k.scan(ctx, m); err != nil {
-		k.say("扫描未成功，请重试或联系工作人员 / scan failed: " + err.Error())
-		return
-	}
-	k.say("")
-	k.refreshMaterials()
+	k.submitBtn.Disable()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		err := k.scan(ctx, s.caseID, m)
+		fyne.Do(func() {
+			if k.sess != s {
+				return
+			}
+			if err != nil {
+				k.say("扫描未成功，请重试或联系工作人员 / scan failed: " + err.Error())
+			} else {
+				k.say("")
+				s.captured[m.Code] = true
+			}
+			k.refreshMaterials()
+		})
+		done <- err
+	}()
+	return done
 }
 
 func (k *Kiosk) submit() {
@@ -509,19 +527,29 @@ func (k *Kiosk) Answer(label string) error {
 	return fmt.Errorf("terminal: question %q has no choice %q", s.guide.Next.Text, label)
 }
 
-// ScanMaterial scans the material with this code of the guide on screen.
+// ScanMaterial scans the material with this code of the guide on screen
+// and waits for the page to be stored. Unlike the methods above, call it
+// off the UI thread.
 func (k *Kiosk) ScanMaterial(code string) error {
-	if k.sess == nil || k.sess.caseID == "" {
-		return fmt.Errorf("terminal: no case on the %s screen", k.Screen())
-	}
-	for _, m := range k.sess.guide.Materials {
-		if m.Code == code {
-			k.touch()
-			k.scanMaterial(m.Material)
-			return nil
+	var done <-chan error
+	err := fmt.Errorf("terminal: no case on the %s screen", "current")
+	fyne.DoAndWait(func() {
+		if k.sess == nil || k.sess.caseID == "" {
+			err = fmt.Errorf("terminal: no case on the %s screen", k.Screen())
+			return
 		}
+		err = fmt.Errorf("terminal: %s needs no material %q", k.sess.guide.Code, code)
+		for _, m := range k.sess.guide.Materials {
+			if m.Code == code {
+				k.touch()
+				done = k.scanMaterial(m.Material)
+			}
+		}
+	})
+	if done == nil {
+		return err
 	}
-	return fmt.Errorf("terminal: %s needs no material %q", k.sess.guide.Code, code)
+	return <-done
 }
 
 // Submit submits the case and prints the receipt, as its button does.

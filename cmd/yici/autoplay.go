@@ -74,7 +74,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 		func() error { return do(func() error { return k.Answer("在") }) },
 		func() error { return do(func() error { return k.Answer("已满16周岁") }) },
 		func() error { return shot(kioskTitle, "kiosk-4-materials") },
-		func() error { return do(func() error { return k.ScanMaterial("M-ID-OLD") }) },
+		func() error { return k.ScanMaterial("M-ID-OLD") },
 		func() error { return shot(kioskTitle, "kiosk-5-scanned") },
 		func() error { return do(func() error { k.Submit(); return nil }) },
 		func() error {
