@@ -541,3 +541,35 @@ func BenchmarkVisitHeap(b *testing.B) {
 	b.ReportMetric(float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc))/float64(b.N), "heap-growth-B/visit")
 	b.ReportMetric(float64(m0.HeapAlloc)/(1<<20), "baseline-heap-MB")
 }
+
+// TestPaperOut: with the printer out of paper the case is still accepted
+// and kept; the screen says the receipt was not printed and where to get it.
+func TestPaperOut(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	h.prn.SetFaults(sim.PrinterFaults{PaperOut: true})
+	h.k.start(&session{card: &zhang})
+	if err := h.k.Choose("RS-0201"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
+		t.Fatal(err)
+	}
+	id := h.k.sess.caseID
+	h.k.Submit()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var title string
+		fyne.DoAndWait(func() { title = h.k.doneTitle.Text })
+		if strings.Contains(title, "未打印") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("done title %q with the paper out", title)
+		}
+	}
+	if msg := h.k.message.Text; !strings.Contains(msg, "请到窗口领取回执") || !strings.Contains(msg, "缺纸") {
+		t.Errorf("message %q, want what happened and where to go", msg)
+	}
+	if st, _ := h.st.CaseState(id); st != store.StatePending {
+		t.Errorf("case %s after a failed print, want pending", st)
+	}
+}

@@ -166,10 +166,11 @@ func (k *Kiosk) scan(ctx context.Context, caseID string, m catalog.Material) err
 	return err
 }
 
-// printReceipt prints the acceptance receipt: masked applicant, the item,
-// each material's state, and a QR code to follow the case and rate it (S17).
-func (k *Kiosk) printReceipt() error {
-	s := k.sess
+// receipt lays out the acceptance receipt of visit s: masked applicant,
+// the items, each material's state (the 待补 lines are the one-time notice
+// of what is still missing), and a QR code to follow the case and rate it
+// (S17).
+func (k *Kiosk) receipt(s *session) ([]byte, error) {
 	var mats []printer.ReceiptMaterial
 	for _, m := range s.guide.Materials {
 		st := printer.MaterialPending
@@ -192,11 +193,9 @@ func (k *Kiosk) printReceipt() error {
 		Footer:    []string{"待补材料请于承诺时限内补交", "咨询电话 " + s.guide.Items[0].Contact},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return k.cfg.Printer.Print(ctx, doc.Bytes())
+	return doc.Bytes(), nil
 }
 
 func names(items []*catalog.Item) []string {

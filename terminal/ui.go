@@ -348,15 +348,32 @@ func (k *Kiosk) submit() {
 		k.cfg.Kick()
 	}
 	k.doneDetail.SetText("办件编号 Case " + s.caseID)
-	if err := k.printReceipt(); err != nil {
-		k.doneTitle.Text = "已受理 · 回执未打印"
-		k.say("回执打印失败，办件已受理，请到窗口领取回执 / receipt not printed: " + err.Error())
-	} else {
-		k.doneTitle.Text = "已受理 · 回执已打印"
-	}
+	k.doneTitle.Text = "已受理 · 正在打印回执…"
 	k.doneTitle.Refresh()
 	k.show(k.done)
 	k.tick()
+	// The printer answers status before and after the job: about a second,
+	// off the UI thread.
+	doc, err := k.receipt(s)
+	go func() {
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err = k.cfg.Printer.Print(ctx, doc)
+			cancel()
+		}
+		fyne.Do(func() {
+			if k.sess != s {
+				return
+			}
+			if err != nil {
+				k.doneTitle.Text = "已受理 · 回执未打印"
+				k.say("回执打印失败，办件已受理，请到窗口领取回执 / receipt not printed: " + err.Error())
+			} else {
+				k.doneTitle.Text = "已受理 · 回执已打印"
+			}
+			k.doneTitle.Refresh()
+		})
+	}()
 	if k.cfg.Pad != nil {
 		k.doneRating.SetText("请在评价器上为本次服务评价 / Please rate this service on the pad")
 		ctx, cancel := context.WithCancel(context.Background())
