@@ -61,7 +61,7 @@ soak: deps
 
 # Refresh docs/screens from a real window under Xvfb and the simulated printer.
 screens: build
-	YICI_SCREENS=$(CURDIR)/docs/screens go test -count=1 -run 'TestRealWindow|TestPrintReceipt|TestSimulated' ./cmd/yici ./drivers/printer ./drivers/docscan
+	YICI_SCREENS=$(CURDIR)/docs/screens go test -count=1 -run 'TestRealWindow|TestPrintReceipt|TestSimulated|TestDocuments' ./cmd/yici ./drivers/printer ./drivers/printer/a4 ./drivers/docscan
 
 clean:
 	rm -rf $(BIN)

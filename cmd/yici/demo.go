@@ -100,15 +100,7 @@ func demoMain(args []string) error {
 		return err
 	}
 	defer ap.Close()
-	reader, err := ap.openReader(card.Path())
-	if err != nil {
-		return err
-	}
-	printer, err := ap.openPrinter(prn.Path())
-	if err != nil {
-		return err
-	}
-	padDrv, err := ap.openPad(pad.Path())
+	reader, printer, padDrv, err := ports{ap: ap}.devices(card.Path(), prn.Path(), pad.Path())
 	if err != nil {
 		return err
 	}
@@ -119,7 +111,7 @@ func demoMain(args []string) error {
 	a := newApp()
 	k, kw := kioskWindow(a, ap, terminal.Config{
 		Hall: "大连市示例区政务服务中心", Terminal: "K01",
-		Reader: reader, Scanner: scanner("sim"), Printer: printer, Pad: padDrv,
+		Reader: reader, Scanner: scanner(nil, "sim"), Printer: printer, Pad: padDrv,
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
 	}, false)
 	deskClient, err := newClient(base, deskToken, tlsInfo.CertFile)

@@ -153,40 +153,84 @@ func (a *appliance) vault(ctx context.Context, id string) (wire.VaultAnswer, tim
 	return uploader.LookupVault(ctx, a.client, a.store, id)
 }
 
-// openReader opens the ID-card reader on port.
-func (a *appliance) openReader(port string) (*idcard.Reader, error) {
-	p, err := serialport.Open(port, serialport.Config{Baud: 115200})
-	if err != nil {
-		return nil, fmt.Errorf("ID-card reader: %w", err)
-	}
-	a.closer = append(a.closer, p.Close)
-	return idcard.New(p, nil), nil
+// ports opens the serial ports of the hall's devices: from a device
+// configuration file when there is one (ports found by path or USB id,
+// reopened after an unplug without a restart), else from the flags' paths.
+type ports struct {
+	cfg *serialport.DeviceConfig // nil: the paths below
+	ap  *appliance
 }
 
-// openPrinter opens the receipt printer on port.
-func (a *appliance) openPrinter(port string) (*printer.Printer, error) {
-	p, err := serialport.Open(port, serialport.Config{Baud: 115200})
-	if err != nil {
-		return nil, fmt.Errorf("receipt printer: %w", err)
+// open opens the port of role; path is the flag's value, used without a
+// configuration file. An empty path means the device is not fitted.
+func (p ports) open(role serialport.Role, path string) (serialport.Port, error) {
+	if p.cfg != nil {
+		d, err := p.cfg.Device(role)
+		if err != nil {
+			return nil, nil // not configured: not fitted
+		}
+		port, err := d.Open(serialport.ReconnectOptions{Notify: func(e serialport.Event) {
+			if e.Up {
+				log.Printf("devices: %s on %s", e.Port, e.Path)
+			} else {
+				log.Printf("devices: %s gone: %v; waiting for it to come back", e.Port, e.Err)
+			}
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", role, err)
+		}
+		p.ap.closer = append(p.ap.closer, port.Close)
+		return port, nil
 	}
-	a.closer = append(a.closer, p.Close)
-	return printer.New(p, printer.Options{}), nil
+	if path == "" {
+		return nil, nil
+	}
+	port, err := serialport.Open(path, serialport.Config{Baud: 115200})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	p.ap.closer = append(p.ap.closer, port.Close)
+	return port, nil
 }
 
-// openPad opens the evaluation pad on port.
-func (a *appliance) openPad(port string) (*evalpad.Pad, error) {
-	p, err := serialport.Open(port, serialport.Config{Baud: 115200})
-	if err != nil {
-		return nil, fmt.Errorf("evaluation pad: %w", err)
+// devices opens the kiosk's devices. The reader and printer are required;
+// the pad is optional (rating by QR code only).
+func (p ports) devices(cardPath, prnPath, padPath string) (*idcard.Reader, *printer.Printer, terminal.Pad, error) {
+	cp, err := p.open(serialport.RoleIDCard, cardPath)
+	if err == nil && cp == nil {
+		err = errors.New("idcard: no ID-card reader configured")
 	}
-	pad := evalpad.New(p, nil)
-	a.closer = append(a.closer, p.Close, pad.Close)
-	return pad, nil
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pp, err := p.open(serialport.RolePrinter, prnPath)
+	if err == nil && pp == nil {
+		err = errors.New("printer: no receipt printer configured")
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	padPort, err := p.open(serialport.RoleEvalPad, padPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var pad terminal.Pad
+	if padPort != nil {
+		d := evalpad.New(padPort, nil)
+		p.ap.closer = append(p.ap.closer, d.Close)
+		pad = d
+	}
+	return idcard.New(cp, nil), printer.New(pp, printer.Options{}), pad, nil
 }
 
-// scanner picks the document scanner: "sim" for the simulated one,
-// otherwise a SANE device name for scanimage -d.
-func scanner(name string) docscan.Scanner {
+// scanner picks the document scanner: the configured SANE device, or the
+// flag's: "sim" for the simulated one, otherwise a name for scanimage -d.
+func scanner(cfg *serialport.DeviceConfig, name string) docscan.Scanner {
+	if cfg != nil {
+		if d, err := cfg.Device(serialport.RoleDocScan); err == nil {
+			return docscan.SANE{Device: d.SANE}
+		}
+	}
 	if name == "sim" || name == "" {
 		return docscan.Simulated{}
 	}

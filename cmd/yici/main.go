@@ -5,6 +5,7 @@
 //	yici demo       a whole hall on one machine: platform, simulated devices,
 //	                kiosk, desk and a device panel
 //	yici catalog    check, search and resolve a service-item catalogue
+//	yici probe      find and test the hall's devices (for hall IT staff)
 //
 // Run "yici CMD -h" for each command's flags.
 package main
@@ -28,6 +29,8 @@ func main() {
 		err = deskMain(os.Args[2:])
 	case "demo":
 		err = demoMain(os.Args[2:])
+	case "probe":
+		os.Exit(probeMain(os.Args[2:]))
 	case "catalog":
 		os.Exit(catalogcli.Main(os.Args[2:], os.Stdout, os.Stderr))
 	default:
@@ -40,6 +43,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|demo|catalog [flags]   (yici CMD -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|demo|catalog|probe [flags]   (yici CMD -h for flags)")
 	os.Exit(2)
 }

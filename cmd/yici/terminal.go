@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"yici/drivers/serialport"
 	"yici/terminal"
 )
 
@@ -20,6 +21,7 @@ func terminalMain(args []string) error {
 	cardPort := fs.String("idcard", "/dev/ttyUSB0", "serial port of the GA 467 ID-card reader")
 	prnPort := fs.String("printer", "/dev/ttyUSB1", "serial port of the ESC/POS receipt printer")
 	padPort := fs.String("evalpad", "", "serial port of the evaluation pad (评价器); empty: rating by QR code only")
+	devices := fs.String("devices", "", "device configuration file (JSON: each device by port or USB id, see docs/architecture.md); replaces the port flags")
 	scan := fs.String("scanner", "sim", `SANE device for scanimage -d, or "sim"`)
 	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "terminal.token", "file holding this terminal's enrolment token")
@@ -40,19 +42,15 @@ func terminalMain(args []string) error {
 		return err
 	}
 	defer ap.Close()
-	reader, err := ap.openReader(*cardPort)
-	if err != nil {
-		return err
-	}
-	prn, err := ap.openPrinter(*prnPort)
-	if err != nil {
-		return err
-	}
-	var pad terminal.Pad
-	if *padPort != "" {
-		if pad, err = ap.openPad(*padPort); err != nil {
+	var dc *serialport.DeviceConfig
+	if *devices != "" {
+		if dc, err = serialport.LoadConfig(*devices); err != nil {
 			return err
 		}
+	}
+	reader, prn, pad, err := ports{cfg: dc, ap: ap}.devices(*cardPort, *prnPort, *padPort)
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -64,7 +62,7 @@ func terminalMain(args []string) error {
 	}
 	k, w := kioskWindow(a, ap, terminal.Config{
 		Hall: *hall, Terminal: *name,
-		Reader: reader, Scanner: scanner(*scan), Printer: prn, Pad: pad,
+		Reader: reader, Scanner: scanner(dc, *scan), Printer: prn, Pad: pad,
 		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale,
 	}, *full)
 	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) },
