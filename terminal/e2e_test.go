@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -130,6 +131,7 @@ func newHall(t testing.TB, dir string) *hall {
 			return uploader.LookupVault(ctx, h.client, h.st, id)
 		},
 		QueryURL: "https://yici.example/q/", IdleTimeout: time.Minute,
+		Documents: filepath.Join(dir, "documents"),
 	}, h.w)
 	return h
 }
@@ -262,6 +264,29 @@ func TestVisitEndToEnd(t *testing.T) {
 	}
 	if got, want := decodeQR(t, pic), "https://yici.example/q/"+caseID; got != want {
 		t.Errorf("receipt QR %q, want %q", got, want)
+	}
+
+	// The one-time notice: the photo receipt is still missing, told once
+	// with its criteria, on A4 for the window.
+	notice := filepath.Join(h.k.cfg.Documents, caseID+"-一次性告知书.pdf")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(notice); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no one-time notice: %v", err)
+		}
+	}
+	out, err := exec.Command("pdftotext", "-layout", notice, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (poppler-utils): %v", err)
+	}
+	for _, want := range []string{"一次性告知书", "数码相片回执", "六个月内拍摄", "2102**********123X"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("notice lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "原居民身份证") || strings.Contains(string(out), zhang.IDNumber) {
+		t.Errorf("notice lists a received material or the unmasked ID:\n%s", out)
 	}
 
 	// The rating on the pad: 满意, queued as an event with the platform's

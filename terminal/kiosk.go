@@ -13,12 +13,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"yici/drivers/docscan"
 	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
 	"yici/drivers/printer"
+	"yici/drivers/printer/a4"
 	"yici/sync/catalog"
 	"yici/sync/mask"
 	"yici/sync/store"
@@ -70,6 +74,7 @@ type Config struct {
 	Printer        Printer
 	Vault          VaultLookup // nil: nothing is known to be on file
 	Pad            Pad         // nil: rating by the receipt's QR code only
+	Documents      string      // directory for A4 PDFs (one-time notices) the hall prints; "" for none
 	Kick           func()      // wakes the uploader after a submission; may be nil
 	QueryURL       string      // the receipt's QR code is QueryURL + case id
 	IdleTimeout    time.Duration
@@ -196,6 +201,45 @@ func (k *Kiosk) receipt(s *session) ([]byte, error) {
 		return nil, err
 	}
 	return doc.Bytes(), nil
+}
+
+// notice writes the A4 one-time notice (一次性告知书) of visit s to the
+// documents directory when required materials are still missing: everything
+// missing, with its review criteria, told once (S18). It returns the file
+// written, or "" when nothing is missing or no directory is set.
+func (k *Kiosk) notice(s *session) (string, error) {
+	if k.cfg.Documents == "" {
+		return "", nil
+	}
+	var missing []a4.Material
+	for _, m := range s.guide.Materials {
+		if _, onFile := s.exempt[m.Code]; m.Required && !s.captured[m.Code] && !onFile {
+			var crit []string
+			for _, c := range m.Criteria {
+				crit = append(crit, c.Text)
+			}
+			missing = append(missing, a4.Material{Name: m.Name, Criteria: strings.Join(crit, "；")})
+		}
+	}
+	if len(missing) == 0 {
+		return "", nil
+	}
+	pdf, err := a4.OneTimeNotice(a4.Notice{
+		Header: a4.Header{Hall: k.cfg.Hall, CaseNo: s.caseID, Date: k.cfg.now(),
+			Applicant: mask.Name(s.card.Name), IDNumber: mask.ID(s.card.IDNumber),
+			Items: names(s.guide.Items), Window: "综合窗口", Phone: s.guide.Items[0].Contact,
+			QR: k.cfg.QueryURL + s.caseID},
+		Missing:  missing,
+		Deadline: k.cfg.now().AddDate(0, 0, 7*max(1, s.guide.PromisedDays/5)),
+	})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(k.cfg.Documents, s.caseID+"-一次性告知书.pdf")
+	if err := os.MkdirAll(k.cfg.Documents, 0o700); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, pdf, 0o600)
 }
 
 func names(items []*catalog.Item) []string {

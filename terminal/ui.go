@@ -361,16 +361,25 @@ func (k *Kiosk) submit() {
 			err = k.cfg.Printer.Print(ctx, doc)
 			cancel()
 		}
+		notice, nerr := k.notice(s)
 		fyne.Do(func() {
 			if k.sess != s {
 				return
 			}
+			var msg []string
 			if err != nil {
 				k.doneTitle.Text = "已受理 · 回执未打印"
-				k.say("回执打印失败，办件已受理，请到窗口领取回执 / receipt not printed: " + err.Error())
+				msg = append(msg, "回执打印失败，办件已受理，请到窗口领取回执 / receipt not printed: "+err.Error())
 			} else {
 				k.doneTitle.Text = "已受理 · 回执已打印"
 			}
+			switch {
+			case nerr != nil:
+				msg = append(msg, "一次性告知书未能生成，请到窗口询问 / notice not written: "+nerr.Error())
+			case notice != "":
+				k.doneDetail.SetText(k.doneDetail.Text + "\n尚缺材料已列入一次性告知书，请到综合窗口领取")
+			}
+			k.say(strings.Join(msg, "\n"))
 			k.doneTitle.Refresh()
 		})
 	}()

@@ -113,6 +113,7 @@ func demoMain(args []string) error {
 		Hall: "大连市示例区政务服务中心", Terminal: "K01",
 		Reader: reader, Scanner: scanner(nil, "sim"), Printer: printer, Pad: padDrv,
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
+		Documents: filepath.Join(*data, "documents"),
 	}, false)
 	deskClient, err := newClient(base, deskToken, tlsInfo.CertFile)
 	if err != nil {

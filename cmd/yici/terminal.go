@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ func terminalMain(args []string) error {
 	full := fs.Bool("fullscreen", false, "fill the screen (kiosk mode)")
 	elder := fs.Bool("elder", false, "elder mode: larger type")
 	idle := fs.Duration("idle", 2*time.Minute, "wipe a visit after this long without a touch")
+	docs := fs.String("documents", "", "directory for A4 one-time notices (PDF) the hall prints; default DATA/documents")
 	fs.Parse(args)
 
 	token, err := readToken(*tokenFile)
@@ -42,6 +44,9 @@ func terminalMain(args []string) error {
 		return err
 	}
 	defer ap.Close()
+	if *docs == "" {
+		*docs = filepath.Join(*data, "documents")
+	}
 	var dc *serialport.DeviceConfig
 	if *devices != "" {
 		if dc, err = serialport.LoadConfig(*devices); err != nil {
@@ -63,7 +68,7 @@ func terminalMain(args []string) error {
 	k, w := kioskWindow(a, ap, terminal.Config{
 		Hall: *hall, Terminal: *name,
 		Reader: reader, Scanner: scanner(dc, *scan), Printer: prn, Pad: pad,
-		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale,
+		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale, Documents: *docs,
 	}, *full)
 	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) },
 		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) })
