@@ -37,13 +37,6 @@ import (
 	"yici/sync/wire"
 )
 
-// zhang is invented; the ID number's check digit is valid.
-var zhang = idcard.Card{
-	Type: idcard.Resident, Name: "张三", Gender: "男", Nation: "汉", Birth: "19880504",
-	Address: "辽宁省大连市中山区示例街道幸福路12号", IDNumber: "21020219880504123X",
-	Authority: "大连市公安局中山分局", ValidFrom: "20180504", ValidTo: "20380504",
-}
-
 // hall is one kiosk with real serial I/O to simulated devices, a real
 // encrypted store and a platform on loopback.
 type hall struct {
@@ -199,7 +192,7 @@ func TestVisitEndToEnd(t *testing.T) {
 	defer cancel()
 	go h.k.Run(ctx)
 
-	h.card.Place(zhang)
+	h.card.Place(sim.SampleCard)
 	waitScreen(t, h.k, "find")
 	if got, want := h.k.greeting.Text, "您好，张*（2102**********123X）"; got != want {
 		t.Errorf("greeting %q, want %q", got, want)
@@ -255,7 +248,7 @@ func TestVisitEndToEnd(t *testing.T) {
 			t.Errorf("receipt lacks %q:\n%s", want, text.String())
 		}
 	}
-	if strings.Contains(text.String(), zhang.IDNumber) {
+	if strings.Contains(text.String(), sim.SampleCard.IDNumber) {
 		t.Error("receipt shows the unmasked ID number")
 	}
 	pic, err := rec.PNG()
@@ -285,7 +278,7 @@ func TestVisitEndToEnd(t *testing.T) {
 			t.Errorf("notice lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(string(out), "原居民身份证") || strings.Contains(string(out), zhang.IDNumber) {
+	if strings.Contains(string(out), "原居民身份证") || strings.Contains(string(out), sim.SampleCard.IDNumber) {
 		t.Errorf("notice lists a received material or the unmasked ID:\n%s", out)
 	}
 
@@ -330,7 +323,7 @@ func TestVisitEndToEnd(t *testing.T) {
 			scanned = append(scanned, r)
 		}
 	}
-	if m.Applicant.IDNumber != zhang.IDNumber || len(scanned) != 1 || scanned[0].Code != "M-ID-OLD" || exempt != 1 || m.CatalogRevision != h.k.cfg.Catalog.Revision {
+	if m.Applicant.IDNumber != sim.SampleCard.IDNumber || len(scanned) != 1 || scanned[0].Code != "M-ID-OLD" || exempt != 1 || m.CatalogRevision != h.k.cfg.Catalog.Revision {
 		t.Fatalf("platform holds revision %d, materials %+v", m.CatalogRevision, m.Materials)
 	}
 	m.Materials = scanned
@@ -368,7 +361,7 @@ func TestVisitEndToEnd(t *testing.T) {
 func TestSubmittedCaseSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := newHall(t, dir)
-	h.k.start(&session{card: &zhang})
+	h.k.start(&session{card: &sim.SampleCard})
 	if err := h.k.Choose("RS-0201"); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +400,7 @@ func TestIdleWipes(t *testing.T) {
 	h := newHall(t, t.TempDir())
 	now := time.Now()
 	h.k.cfg.Now = func() time.Time { return now }
-	h.k.start(&session{card: &zhang})
+	h.k.start(&session{card: &sim.SampleCard})
 	if err := h.k.Choose("GA-0101"); err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +447,7 @@ func TestElderMode(t *testing.T) {
 // unsubmitted draft with it.
 func TestGuideSwitchAndBack(t *testing.T) {
 	h := newHall(t, t.TempDir())
-	h.k.start(&session{card: &zhang})
+	h.k.start(&session{card: &sim.SampleCard})
 	if err := h.k.Choose("GA-0101"); err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +485,7 @@ func TestGuideSwitchAndBack(t *testing.T) {
 // typed query with no match says so and offers help.
 func TestThemeAndSearch(t *testing.T) {
 	h := newHall(t, t.TempDir())
-	h.k.start(&session{card: &zhang})
+	h.k.start(&session{card: &sim.SampleCard})
 	test.Tap(button(t, h.k.root, "按主题找"))
 	test.Tap(button(t, h.k.find.themes, "出生"))
 	test.Tap(button(t, h.k.find.results, "出生一件事"))
@@ -500,7 +493,7 @@ func TestThemeAndSearch(t *testing.T) {
 		t.Fatalf("出生一件事 resolved to %+v, want a bundle of several items", g)
 	}
 	h.k.wipe()
-	h.k.start(&session{card: &zhang})
+	h.k.start(&session{card: &sim.SampleCard})
 	h.k.typeQuery("qqqqqq")
 	if len(h.k.find.shown) != 0 || !strings.Contains(h.k.find.queryTx.Text, "没有找到") {
 		t.Errorf("query qqqqqq shows %d results and %q", len(h.k.find.shown), h.k.find.queryTx.Text)
@@ -521,13 +514,13 @@ func TestCatalogUpdateReachesKiosk(t *testing.T) {
 	if next.Revision != old.Revision+1 {
 		t.Fatalf("test catalogue revision %d, want %d", next.Revision, old.Revision+1)
 	}
-	h.k.start(&session{card: &zhang})
+	h.k.start(&session{card: &sim.SampleCard})
 	h.k.SetCatalog(next)
 	if h.k.cfg.Catalog != old {
 		t.Fatal("the catalogue changed under a visit")
 	}
 	h.k.wipe()
-	h.k.start(&session{card: &zhang})
+	h.k.start(&session{card: &sim.SampleCard})
 	h.k.typeQuery("sfzdqhl")
 	if len(h.k.find.shown) == 0 || h.k.find.shown[0].name != "居民身份证到期换领" {
 		t.Fatalf("after the update, sfzdqhl finds %+v", h.k.find.shown)
@@ -542,7 +535,7 @@ func BenchmarkVisitHeap(b *testing.B) {
 	dir := b.TempDir()
 	h := newHall(b, dir)
 	visit := func() {
-		h.k.start(&session{card: &zhang})
+		h.k.start(&session{card: &sim.SampleCard})
 		h.k.typeQuery("sbk")
 		if err := h.k.Choose("RS-0201"); err != nil {
 			b.Fatal(err)
@@ -572,7 +565,7 @@ func BenchmarkVisitHeap(b *testing.B) {
 func TestPaperOut(t *testing.T) {
 	h := newHall(t, t.TempDir())
 	h.prn.SetFaults(sim.PrinterFaults{PaperOut: true})
-	h.k.start(&session{card: &zhang})
+	h.k.start(&session{card: &sim.SampleCard})
 	if err := h.k.Choose("RS-0201"); err != nil {
 		t.Fatal(err)
 	}

@@ -338,11 +338,15 @@ func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 	return done
 }
 
-func (k *Kiosk) submit() {
+// submit submits the visit's case and prints its papers in the background;
+// the returned channel closes when they are done (or at once on failure).
+func (k *Kiosk) submit() <-chan struct{} {
+	printed := make(chan struct{})
 	s := k.sess
 	if err := k.cfg.Store.Submit(s.caseID); err != nil {
 		k.say("提交未成功，材料已保存，请联系工作人员 / submit failed, materials are kept: " + err.Error())
-		return
+		close(printed)
+		return printed
 	}
 	if k.cfg.Kick != nil {
 		k.cfg.Kick()
@@ -356,6 +360,7 @@ func (k *Kiosk) submit() {
 	// off the UI thread.
 	doc, err := k.receipt(s)
 	go func() {
+		defer close(printed)
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			err = k.cfg.Printer.Print(ctx, doc)
@@ -396,6 +401,7 @@ func (k *Kiosk) submit() {
 			})
 		}()
 	}
+	return printed
 }
 
 // back steps back one screen: from the materials or a question to the
@@ -578,5 +584,10 @@ func (k *Kiosk) ScanMaterial(code string) error {
 	return <-done
 }
 
-// Submit submits the case and prints the receipt, as its button does.
-func (k *Kiosk) Submit() { k.touch(); k.submit() }
+// Submit submits the case and prints the receipt, as its button does,
+// and waits for the papers. Call it off the UI thread.
+func (k *Kiosk) Submit() {
+	var printed <-chan struct{}
+	fyne.DoAndWait(func() { k.touch(); printed = k.submit() })
+	<-printed
+}

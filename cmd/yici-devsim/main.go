@@ -41,12 +41,6 @@ import (
 	"yici/drivers/sim"
 )
 
-var zhang = idcard.Card{
-	Type: idcard.Resident, Name: "张三", Gender: "男", Nation: "汉", Birth: "19880504",
-	Address: "辽宁省大连市中山区示例街道幸福路12号", IDNumber: "21020219880504123X",
-	Authority: "大连市公安局中山分局", ValidFrom: "20180504", ValidTo: "20380504",
-}
-
 func main() {
 	receipts := flag.String("receipts", "receipts", "directory for the PNGs of printed receipts")
 	socket := flag.String("socket", "", "also take commands on this Unix socket")
@@ -164,7 +158,7 @@ func (h *hall) do(line string) (string, error) {
 	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
 	switch cmd {
 	case "place":
-		c := zhang
+		c := sim.SampleCard
 		if arg != "" {
 			c = idcard.Card{Type: idcard.Resident}
 			if err := json.Unmarshal([]byte(arg), &c); err != nil {

@@ -9,6 +9,7 @@ import (
 	"yici/drivers/codescan"
 	"yici/drivers/idcard"
 	"yici/drivers/serialport"
+	"yici/drivers/sim"
 )
 
 // TestCommands drives the simulators by their command lines and reads what
@@ -43,7 +44,7 @@ func TestCommands(t *testing.T) {
 	}
 	run("place", "ok")
 	c, err := reader.ReadCard(ctx)
-	if err != nil || c.IDNumber != zhang.IDNumber {
+	if err != nil || c.IDNumber != sim.SampleCard.IDNumber {
 		t.Fatalf("after place: %v, %v", c, err)
 	}
 	run(`place {"Name":"李四","IDNumber":"123"}`, "?")

@@ -10,6 +10,7 @@ import (
 
 	"yici/desk"
 	"yici/drivers/evalpad"
+	"yici/drivers/sim"
 	"yici/terminal"
 )
 
@@ -62,7 +63,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 	steps := []func() error{
 		func() error { return shot(kioskTitle, "kiosk-1-welcome") },
 		func() error {
-			card.Place(demoPerson)
+			card.Place(sim.SampleCard)
 			if err := waitFor("the card to be read", func() bool { return screen() == "find" }); err != nil {
 				return err
 			}
@@ -76,7 +77,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 		func() error { return shot(kioskTitle, "kiosk-4-materials") },
 		func() error { return k.ScanMaterial("M-ID-OLD") },
 		func() error { return shot(kioskTitle, "kiosk-5-scanned") },
-		func() error { return do(func() error { k.Submit(); return nil }) },
+		func() error { k.Submit(); return nil },
 		func() error {
 			if !online {
 				return nil

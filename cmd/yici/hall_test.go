@@ -52,11 +52,11 @@ func TestDevicesFromConfig(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	card.Place(demoPerson)
+	card.Place(sim.SampleCard)
 	for {
 		c, err := reader.ReadCard(ctx)
 		if err == nil {
-			if c.IDNumber != demoPerson.IDNumber {
+			if c.IDNumber != sim.SampleCard.IDNumber {
 				t.Fatalf("read %v", c)
 			}
 			break

@@ -14,18 +14,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"yici/drivers/evalpad"
-	"yici/drivers/idcard"
 	"yici/drivers/sim"
 )
 
 const panelTitle = "Yici devices 设备模拟"
-
-// demoPerson is invented; the ID number has a valid GB 11643 check digit.
-var demoPerson = idcard.Card{
-	Type: idcard.Resident, Name: "张三", Gender: "男", Nation: "汉", Birth: "19880504",
-	Address: "辽宁省大连市中山区示例街道幸福路12号", IDNumber: "21020219880504123X",
-	Authority: "大连市公安局中山分局", ValidFrom: "20180504", ValidTo: "20380504",
-}
 
 // panel is the demo's stand-in for the hall's hardware: it places and lifts
 // the simulated ID card, sets printer faults, and shows the last receipt.
@@ -73,7 +65,7 @@ func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, pad *sim.Pad, dir 
 		container.NewVBox(
 			widget.NewLabelWithStyle("身份证读卡器 / ID-card reader", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			container.NewHBox(
-				widget.NewButton("放置身份证（张三）", func() { card.Place(demoPerson) }),
+				widget.NewButton("放置身份证（张三）", func() { card.Place(sim.SampleCard) }),
 				widget.NewButton("拿走身份证", card.Lift),
 				widget.NewCheck("拔出（无应答）", func(on bool) { cardFaults.Silent = on; card.SetFaults(cardFaults) })),
 			widget.NewLabelWithStyle("回执打印机 / receipt printer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),

@@ -260,3 +260,12 @@ func (s *IDCard) send(frame []byte, f Faults, baud int) error {
 func wireTime(n, baud int) time.Duration {
 	return time.Duration(n*10) * time.Second / time.Duration(baud)
 }
+
+// SampleCard is the invented resident the demo, yici-devsim and tests place
+// on the simulated reader: 张三, whose ID number has a valid GB 11643 check
+// digit but belongs to nobody.
+var SampleCard = idcard.Card{
+	Type: idcard.Resident, Name: "张三", Gender: "男", Nation: "汉", Birth: "19880504",
+	Address: "辽宁省大连市中山区示例街道幸福路12号", IDNumber: "21020219880504123X",
+	Authority: "大连市公安局中山分局", ValidFrom: "20180504", ValidTo: "20380504",
+}
