@@ -39,18 +39,17 @@ type Identifier interface {
 // the code scanner and the evaluation pad subcommands then say they are
 // not wired.
 type Hooks struct {
-	// Identify are tried on each port after the built-in identifiers.
-	// TODO(lead): add the evaluation pad's heartbeat here when
-	// drivers/evalpad lands. A code scanner only talks when it scans, so
-	// it cannot be identified by a query.
+	// Identify are tried on each port after the built-in identifiers
+	// (cmd/yici adds the evaluation pad's heartbeat). A code scanner only
+	// talks when it scans, so it cannot be identified by a query.
 	Identify []Identifier
 	// CodeScan waits on p, until ctx ends, for one scan and writes it to
-	// out. TODO(lead): wire to drivers/codescan.
+	// out (cmd/yici wires it to drivers/codescan).
 	CodeScan func(ctx context.Context, p serialport.Port, out io.Writer) error
 	// EvalPad runs a harmless exchange with the pad on p (heartbeat, then
 	// a test prompt and a rating request that the person at the pad
-	// answers) and writes what happened to out. TODO(lead): wire to
-	// drivers/evalpad.
+	// answers) and writes what happened to out (cmd/yici wires it to
+	// drivers/evalpad).
 	EvalPad func(ctx context.Context, p serialport.Port, out io.Writer) error
 }
 
