@@ -224,12 +224,16 @@ func (p ports) devices(cardPath, prnPath, padPath string) (*idcard.Reader, *prin
 }
 
 // scanner picks the document scanner: the configured SANE device, or the
-// flag's: "sim" for the simulated one, otherwise a name for scanimage -d.
+// flag's: "sim" for the simulated one, "folder:DIR" for a scanner that
+// drops its pages into DIR, otherwise a name for scanimage -d.
 func scanner(cfg *serialport.DeviceConfig, name string) docscan.Scanner {
 	if cfg != nil {
 		if d, err := cfg.Device(serialport.RoleDocScan); err == nil {
 			return docscan.SANE{Device: d.SANE}
 		}
+	}
+	if dir, ok := strings.CutPrefix(name, "folder:"); ok {
+		return docscan.Folder{Dir: dir}
 	}
 	if name == "sim" || name == "" {
 		return docscan.Simulated{}

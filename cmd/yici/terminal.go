@@ -23,7 +23,7 @@ func terminalMain(args []string) error {
 	prnPort := fs.String("printer", "/dev/ttyUSB1", "serial port of the ESC/POS receipt printer")
 	padPort := fs.String("evalpad", "", "serial port of the evaluation pad (评价器); empty: rating by QR code only")
 	devices := fs.String("devices", "", "device configuration file (JSON: each device by port or USB id, see docs/architecture.md); replaces the port flags")
-	scan := fs.String("scanner", "sim", `SANE device for scanimage -d, or "sim"`)
+	scan := fs.String("scanner", "sim", `SANE device for scanimage -d, "folder:DIR" for a scanner that drops pages in DIR, or "sim"`)
 	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "terminal.token", "file holding this terminal's enrolment token")
 	pin := fs.String("pin", "platform-cert.pem", "the platform's certificate to trust (its DIR/tls/cert.pem); empty: system roots")

@@ -5,6 +5,7 @@ package docscan
 
 import (
 	"context"
+	"fmt"
 )
 
 // Page is one scanned side of a sheet.
@@ -21,6 +22,10 @@ type Options struct {
 	// Progress, when set, is called after each page with its number from 1
 	// and the total, or 0 for the total when the feeder decides it.
 	Progress func(page, total int)
+	// MaxPageBytes and MaxPixels refuse a page larger than this (defaults
+	// 20 MB and 40 megapixels, A4 at 600 dpi being about 35): a scanner set
+	// to a needless resolution must not fill the kiosk's store.
+	MaxPageBytes, MaxPixels int
 }
 
 // Scanner is a document scanner.
@@ -29,6 +34,22 @@ type Scanner interface {
 }
 
 func (o Options) pages() int { return max(o.MaxPages, 1) }
+
+// check refuses a page over the size limits, saying what to change.
+func (o Options) check(p Page) error {
+	maxBytes, maxPixels := o.MaxPageBytes, o.MaxPixels
+	if maxBytes <= 0 {
+		maxBytes = 20 << 20
+	}
+	if maxPixels <= 0 {
+		maxPixels = 40_000_000
+	}
+	if len(p.PNG) > maxBytes || p.Width*p.Height > maxPixels {
+		return fmt.Errorf("docscan: page of %d bytes, %d×%d pixels is over the limit of %d bytes and %d pixels: lower the scanner's resolution",
+			len(p.PNG), p.Width, p.Height, maxBytes, maxPixels)
+	}
+	return nil
+}
 
 func (o Options) progress(page, total int) {
 	if o.Progress != nil {

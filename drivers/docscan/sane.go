@@ -74,6 +74,9 @@ func (s SANE) scanOne(ctx context.Context, path string, args []string, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("docscan: %s: %w", s.name(), err)
 	}
+	if err := opts.check(p); err != nil {
+		return nil, err
+	}
 	opts.progress(1, 1)
 	return []Page{p}, nil
 }
@@ -131,6 +134,9 @@ func (s SANE) scanBatch(ctx context.Context, path string, args []string, opts Op
 			return nil, fmt.Errorf("docscan: read scanned page: %w", err)
 		}
 		p, err := page(b)
+		if err == nil {
+			err = opts.check(p)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("docscan: %s page %s: %w", s.name(), filepath.Base(n), err)
 		}

@@ -75,7 +75,11 @@ func (s Simulated) Scan(ctx context.Context, opts Options) ([]Page, error) {
 		if err := png.Encode(&buf, img); err != nil {
 			return nil, fmt.Errorf("docscan: encode page %d: %w", i, err)
 		}
-		pages = append(pages, Page{PNG: buf.Bytes(), Width: simWidth, Height: simHeight})
+		p := Page{PNG: buf.Bytes(), Width: simWidth, Height: simHeight}
+		if err := opts.check(p); err != nil {
+			return nil, err
+		}
+		pages = append(pages, p)
 		opts.progress(i, total)
 	}
 	return pages, nil

@@ -1,0 +1,33 @@
+package docscan
+
+import (
+	"fmt"
+
+	"github.com/signintech/gopdf"
+)
+
+// PDF binds pages into one multi-page A4 PDF, each page scaled to fit
+// with its proportions kept: the form a case file archives a document in.
+func PDF(pages []Page) ([]byte, error) {
+	if len(pages) == 0 {
+		return nil, fmt.Errorf("docscan: pdf: no pages")
+	}
+	pdf := &gopdf.GoPdf{}
+	a4 := *gopdf.PageSizeA4
+	pdf.Start(gopdf.Config{PageSize: a4})
+	for i, p := range pages {
+		img, err := gopdf.ImageHolderByBytes(p.PNG)
+		if err != nil {
+			return nil, fmt.Errorf("docscan: pdf: page %d: %w", i+1, err)
+		}
+		w, h := a4.W, a4.W*float64(p.Height)/float64(p.Width)
+		if h > a4.H {
+			w, h = a4.H*float64(p.Width)/float64(p.Height), a4.H
+		}
+		pdf.AddPage()
+		if err := pdf.ImageByHolder(img, (a4.W-w)/2, (a4.H-h)/2, &gopdf.Rect{W: w, H: h}); err != nil {
+			return nil, fmt.Errorf("docscan: pdf: page %d: %w", i+1, err)
+		}
+	}
+	return pdf.GetBytesPdfReturnErr()
+}
