@@ -115,6 +115,10 @@ func (d *Desk) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// SetCatalog makes c the catalogue cases are reviewed against from the next
+// case opened on; call it on the UI thread.
+func (d *Desk) SetCatalog(c *catalog.Catalog) { d.cat = c }
+
 // SelectLatest opens the newest case, as a tap on the list's first line.
 func (d *Desk) SelectLatest() {
 	if len(d.cases) > 0 {

@@ -269,6 +269,7 @@ func kioskWindow(a fyne.App, ap *appliance, cfg terminal.Config, fullscreen bool
 func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Live, clerk string) (*desk.Desk, fyne.Window) {
 	w := a.NewWindow(deskTitle)
 	d := desk.New(c, cat.Current(), clerk, w)
+	cat.OnUpdate(func(c *catalog.Catalog) { fyne.Do(func() { d.SetCatalog(c) }) })
 	w.Resize(fyne.NewSize(1400, 640))
 	return d, w
 }

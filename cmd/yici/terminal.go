@@ -101,7 +101,8 @@ func deskMain(args []string) error {
 	defer stop()
 	a := newApp()
 	d, w := deskWindow(a, ap.client, ap.cat, *clerk)
-	go d.Run(ctx, 3*time.Second)
+	runBackground(ctx, func(ctx context.Context) { d.Run(ctx, 3*time.Second) },
+		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) })
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	w.ShowAndRun()
 	fmt.Fprintln(os.Stderr, "desk closed")
