@@ -16,21 +16,7 @@ import (
 // TestDevicesFromConfig: with a device configuration file the kiosk's
 // reader, printer and pad come from it, through reconnecting ports.
 func TestDevicesFromConfig(t *testing.T) {
-	card, err := sim.NewIDCard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer card.Close()
-	prn, err := sim.NewPrinter()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prn.Close()
-	pad, err := sim.NewPad()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pad.Close()
+	card, prn, pad := startSims(t)
 	path := filepath.Join(t.TempDir(), "devices.json")
 	doc := fmt.Sprintf(`{"idcard": {"port": %q}, "printer": {"port": %q, "read_timeout": "1s"}, "evalpad": {"port": %q}, "docscan": {"sane": "test"}}`,
 		card.Path(), prn.Path(), pad.Path())
