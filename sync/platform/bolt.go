@@ -29,13 +29,22 @@ import (
 // blobs/, so the flush is paid in one batch at a commit, overlapped with
 // the transfer of the next blobs. A crash forgets the blobs still in tmp/
 // (OpenBolt clears it): a blob under blobs/ is always whole and durable.
+//
+// A resumable upload grows in tmp/uploads/<sha256>.<length>.part, a name
+// that says all there is to know, so an upload outlives a restart: its
+// offset is the file's size. Its bytes are not fsynced; a crash that loses
+// or garbles some is caught by the hash check at the end, and the sender
+// starts that blob again.
 type BoltStorage struct {
-	db    *bbolt.DB
-	blobs string // blobs/ab/abcdef…, fanned out by the first two hex digits
-	tmp   string // where blobs are written before they are renamed in place
+	db      *bbolt.DB
+	blobs   string // blobs/ab/abcdef…, fanned out by the first two hex digits
+	tmp     string // where blobs are written before they are renamed in place
+	partial string // tmp/uploads: the open uploads
+	now     func() time.Time
 
 	mu       sync.Mutex
 	staged   map[string]stagedBlob // received into tmp, not yet synced
+	uploads  map[string]*upload    // open resumable uploads by hash
 	lastTidy time.Time
 	syncMu   sync.Mutex // one SyncBlobs at a time, so a blob is moved once
 }
@@ -76,14 +85,14 @@ type caseJSON struct {
 }
 
 // OpenBolt opens or creates the storage in dir: dir/platform.db and
-// dir/blobs/. Temporary files a crash left behind are removed.
+// dir/blobs/. Blobs a crash left unsynced in tmp/ are removed; open
+// resumable uploads are taken up again unless expired.
 func OpenBolt(dir string) (*BoltStorage, error) {
-	s := &BoltStorage{blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "blobs", "tmp"), staged: map[string]stagedBlob{}}
-	if err := os.RemoveAll(s.tmp); err != nil {
-		return nil, fmt.Errorf("clear %s: %w", s.tmp, err)
-	}
-	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
-		return nil, fmt.Errorf("open platform storage: %w", err)
+	tmp := filepath.Join(dir, "blobs", "tmp")
+	s := &BoltStorage{blobs: filepath.Join(dir, "blobs"), tmp: tmp, partial: filepath.Join(tmp, "uploads"),
+		now: time.Now, staged: map[string]stagedBlob{}, uploads: map[string]*upload{}}
+	if err := s.clearTmp(); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, "platform.db")
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
@@ -147,10 +156,18 @@ func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) err
 		os.Remove(f.Name())
 		return fmt.Errorf("store blob %s: %w", sha256, err)
 	}
-	now := time.Now()
+	s.stage(sha256, f.Name())
+	return nil
+}
+
+// stage holds the whole, verified blob at path (in tmp/) as sha256 until
+// SyncBlobs moves it in place, and now and then drops what has waited too
+// long for a commit.
+func (s *BoltStorage) stage(sha256, path string) {
+	now := s.now()
 	s.mu.Lock()
 	old, dup := s.staged[sha256]
-	s.staged[sha256] = stagedBlob{path: f.Name(), at: now}
+	s.staged[sha256] = stagedBlob{path: path, at: now}
 	var stale []string
 	if now.Sub(s.lastTidy) > time.Hour {
 		s.lastTidy = now
@@ -160,6 +177,7 @@ func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) err
 				delete(s.staged, h)
 			}
 		}
+		stale = append(stale, s.expireUploads(now)...)
 	}
 	s.mu.Unlock()
 	if dup {
@@ -168,7 +186,6 @@ func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) err
 	for _, p := range stale {
 		os.Remove(p)
 	}
-	return nil
 }
 
 // SyncBlobs implements Storage: fsync the staged blobs, rename them into

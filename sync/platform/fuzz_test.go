@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"yici/sync/wire"
@@ -104,6 +106,78 @@ func FuzzPutEvent(f *testing.F) {
 		evs, err := st.CaseEvents(context.Background(), answered.Case)
 		if err != nil || len(evs) != 1 || !EqualEvent(evs[0], answered) {
 			t.Fatalf("stored %+v (%v), answered %+v", evs, err, answered)
+		}
+	})
+}
+
+// FuzzUploadPatch sends PATCH /v1/blobs/{sha256}/uploads with arbitrary
+// Upload-Offset headers and bodies to an open upload of a known blob: the
+// answer must be documented and say what happened to the upload's offset.
+func FuzzUploadPatch(f *testing.F) {
+	srv, st, token := fuzzServer(f)
+	data := blobBytes(64)
+	h := sum(data)
+	f.Add("0", data[:10])
+	f.Add("0", data)
+	f.Add("10", data[10:])
+	f.Add("0", append(data, 'x'))
+	f.Add("-1", []byte{})
+	f.Add("", data[:1])
+	f.Add("99999999999999999999", data[:1])
+	f.Add(" 0", data[:5])
+	f.Fuzz(func(t *testing.T, offset string, body []byte) {
+		ctx := context.Background()
+		before, _, err := st.StartUpload(ctx, h, int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("PATCH", wire.UploadPath(h), bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set(wire.HeaderUploadOffset, offset)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		after, _, err := st.UploadOffset(ctx, h)
+		gone := errors.Is(err, ErrNotFound)
+		if err != nil && !gone {
+			t.Fatal(err)
+		}
+		answered := rec.Header().Get(wire.HeaderUploadOffset)
+		var eb wire.ErrorBody
+		if rec.Code != 204 && (json.Unmarshal(rec.Body.Bytes(), &eb) != nil || eb.Error.Code == "") {
+			t.Fatalf("%d with body %q", rec.Code, rec.Body.Bytes())
+		}
+		switch rec.Code {
+		case 204:
+			end := before + int64(len(body))
+			if answered != strconv.FormatInt(end, 10) {
+				t.Fatalf("204 with Upload-Offset %q after %d bytes from %d", answered, len(body), before)
+			}
+			if end == int64(len(data)) {
+				if held, _ := st.HasBlob(ctx, h); !gone || !held {
+					t.Fatalf("finished upload: gone %v, blob held %v", gone, held)
+				}
+			} else if after != end {
+				t.Fatalf("204 at %d, upload at %d", end, after)
+			}
+		case 409:
+			if eb.Error.Code != wire.CodeOffsetMismatch || eb.Error.Offset == nil || *eb.Error.Offset != before ||
+				answered != strconv.FormatInt(before, 10) || after != before {
+				t.Fatalf("409 %+v, Upload-Offset %q; upload was at %d, is at %d", eb.Error, answered, before, after)
+			}
+		case 400:
+			if eb.Error.Code == wire.CodeHashMismatch {
+				if !gone {
+					t.Fatal("hash mismatch, upload still open")
+				}
+			} else if after != before {
+				t.Fatalf("400 %s moved the upload from %d to %d", eb.Error.Code, before, after)
+			}
+		case 413:
+			if after != before {
+				t.Fatalf("413 moved the upload from %d to %d", before, after)
+			}
+		default:
+			t.Fatalf("undocumented status %d: %s", rec.Code, rec.Body.Bytes())
 		}
 	})
 }

@@ -31,7 +31,11 @@ type Options struct {
 	MaxBlobBytes     int64 // default wire.MaxBlobBytes
 	MaxManifestBytes int64 // default 1 MiB
 	MaxMissing       int   // most hashes in one MissingRequest; default 10000
-	Logger           *log.Logger
+	// UploadIdleTimeout cuts a PATCH body that sends nothing for this long,
+	// so a connection that died silently does not hold its upload locked
+	// (423) until TCP gives up on it; default 30 s.
+	UploadIdleTimeout time.Duration
+	Logger            *log.Logger
 }
 
 // Server answers the sync protocol. Build it with New.
@@ -56,6 +60,9 @@ func New(st Storage, opt Options) *Server {
 	if opt.MaxMissing <= 0 {
 		opt.MaxMissing = 10000
 	}
+	if opt.UploadIdleTimeout <= 0 {
+		opt.UploadIdleTimeout = 30 * time.Second
+	}
 	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf}
 	if opt.Logger != nil {
 		s.logf = opt.Logger.Printf
@@ -64,6 +71,7 @@ func New(st Storage, opt Options) *Server {
 	// a wrong method also gets an ErrorBody rather than the mux's plain text.
 	s.mux.HandleFunc("/v1/blobs/missing", s.authed(s.missing))
 	s.mux.HandleFunc("/v1/blobs/{sha256}", s.authed(s.blob))
+	s.mux.HandleFunc("/v1/blobs/{sha256}/uploads", s.authed(s.upload))
 	s.mux.HandleFunc("/v1/cases/{id}", s.authed(s.caseByID))
 	s.mux.HandleFunc("/v1/cases", s.authed(s.cases))
 	s.mux.HandleFunc("/v1/cases/{id}/confirm", s.authed(s.confirm))
@@ -207,11 +215,8 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
 	}
 }
 
-// errHashMismatch ends a blob body whose bytes do not hash to its address.
-var errHashMismatch = errors.New("hash mismatch")
-
 // verifyingReader passes the body through and, at its end, reports
-// errHashMismatch instead of io.EOF when the bytes are not the ones
+// ErrHashMismatch instead of io.EOF when the bytes are not the ones
 // addressed, so Storage.PutBlob keeps nothing. err keeps the first failure
 // of the body, to tell it from a failure of storage.
 type verifyingReader struct {
@@ -225,7 +230,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.h.Write(p[:n])
 	if err == io.EOF && hex.EncodeToString(v.h.Sum(nil)) != v.want {
-		err = errHashMismatch
+		err = ErrHashMismatch
 	}
 	if err != nil && err != io.EOF && v.err == nil {
 		v.err = err
@@ -255,7 +260,7 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, sum string) {
 	}
 	var tooBig *http.MaxBytesError
 	switch {
-	case errors.Is(body.err, errHashMismatch):
+	case errors.Is(body.err, ErrHashMismatch):
 		writeError(w, http.StatusBadRequest, wire.CodeHashMismatch,
 			fmt.Sprintf("body has SHA-256 %x, not %s; nothing stored", body.h.Sum(nil), sum), nil)
 	case errors.As(body.err, &tooBig):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -16,7 +17,23 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict: same id, other content")
 	ErrExists   = errors.New("already exists")
+	// ErrHashMismatch: bytes that do not hash to the address they were sent
+	// under; nothing of them is kept.
+	ErrHashMismatch = errors.New("hash mismatch")
+	// ErrLocked: another append to the same upload is under way.
+	ErrLocked = errors.New("upload locked by another append")
+	// ErrTooLong: an append would take an upload past its length.
+	ErrTooLong = errors.New("bytes past the upload's length")
 )
+
+// OffsetError refuses an append at an offset that is not the upload's.
+type OffsetError struct {
+	Want, Got int64 // the upload's offset; the one asked for
+}
+
+func (e *OffsetError) Error() string {
+	return fmt.Sprintf("upload is at offset %d, not %d", e.Want, e.Got)
+}
 
 // Case is a case as the platform holds it.
 type Case struct {
@@ -53,6 +70,31 @@ type Storage interface {
 	SyncBlobs(ctx context.Context, hashes []string) error
 	// OpenBlob opens the blob sha256 for reading; ErrNotFound if not held.
 	OpenBlob(ctx context.Context, sha256 string) (io.ReadCloser, error)
+
+	// An upload receives one blob in pieces, by offset, over requests that
+	// may break; there is at most one per hash, shared by all senders (the
+	// bytes of a hash are the same whoever sends them). It is not held
+	// until its last byte is in and verified. An upload nobody has appended
+	// to for a while (BoltStorage: a day) is discarded.
+	//
+	// StartUpload opens the upload of sha256, length bytes long. 1. None
+	// open: it is opened, (0, true, nil). 2. One of that length is open:
+	// (its offset, false, nil). 3. One of another length: ErrConflict.
+	StartUpload(ctx context.Context, sha256 string, length int64) (offset int64, created bool, err error)
+	// UploadOffset returns the offset and length of the open upload of
+	// sha256; ErrNotFound if none is open.
+	UploadOffset(ctx context.Context, sha256 string) (offset, length int64, err error)
+	// AppendUpload appends the bytes r reads to the upload of sha256 at
+	// offset and returns the new offset. 1. r reads to EOF: (new offset,
+	// nil). 2. Reading r fails: the bytes read before are kept, (new offset,
+	// the read error wrapped). 3. No upload open: ErrNotFound. 4. Another
+	// append is under way: ErrLocked. 5. offset is not the upload's:
+	// *OffsetError. 6. r holds more than length−offset bytes: none of this
+	// append is kept, ErrTooLong. When the offset reaches the length the
+	// bytes are verified: if they hash to sha256 the blob is held as after
+	// PutBlob and the upload closed; if not, the upload is discarded and
+	// the error wraps ErrHashMismatch.
+	AppendUpload(ctx context.Context, sha256 string, offset int64, r io.Reader) (int64, error)
 
 	// PutCase stores c unless a case of its id exists. 1. Stored: (true,
 	// nil). 2. A case of that id with Equal content exists: (false, nil),

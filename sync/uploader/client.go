@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"yici/sync/wire"
@@ -58,24 +59,45 @@ func (c *Client) PutCase(ctx context.Context, m wire.Manifest) error {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, contentType string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, bytes.NewReader(body))
+	resp, err := c.roundTrip(ctx, method, path, bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {contentType}})
 	if err != nil {
 		return err
 	}
+	defer drain(resp)
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// roundTrip sends one request of size bytes from body and returns a 2xx
+// answer for the caller to drain, or the error: a *StatusError for any
+// other answer.
+func (c *Client) roundTrip(ctx context.Context, method, path string, body io.Reader, size int64, hdr http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = size
+	if size == 0 {
+		req.Body = http.NoBody
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", contentType)
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err // *url.Error already names the method and URL
+		return nil, err // *url.Error already names the method and URL
 	}
-	defer resp.Body.Close()
-	// Drain what is left so the connection can be reused.
-	defer io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
+		defer drain(resp)
 		se := &StatusError{Method: method, Path: path, Status: resp.StatusCode}
 		var eb wire.ErrorBody
 		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&eb) == nil {
@@ -83,12 +105,78 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, conte
 		} else {
 			se.Body.Message = http.StatusText(resp.StatusCode)
 		}
-		return se
+		return nil, se
 	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-		}
+	return resp, nil
+}
+
+// drain reads what is left of an answer, so the connection can be reused,
+// and closes it.
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// StartUpload opens, or finds open, the resumable upload of the blob
+// sha256 of length bytes and returns the offset to send from; length means
+// the platform holds the blob.
+func (c *Client) StartUpload(ctx context.Context, sha256 string, length int64) (int64, error) {
+	path := wire.UploadPath(sha256)
+	resp, err := c.roundTrip(ctx, http.MethodPost, path, nil, 0,
+		http.Header{wire.HeaderUploadLength: {strconv.FormatInt(length, 10)}})
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	defer drain(resp)
+	return uploadOffset(resp, path, length)
+}
+
+// PatchBlob sends data[offset:] to the upload of sha256 and returns the
+// offset the platform answers; len(data) means the blob is held. sent, if
+// set, is told the offset reached by the bytes handed to the connection so
+// far: a progress figure, not what the platform holds.
+func (c *Client) PatchBlob(ctx context.Context, sha256 string, offset int64, data []byte, sent func(int64)) (int64, error) {
+	path := wire.UploadPath(sha256)
+	var body io.Reader = bytes.NewReader(data[offset:])
+	if sent != nil {
+		body = &progressReader{r: body, at: offset, sent: sent}
+	}
+	resp, err := c.roundTrip(ctx, http.MethodPatch, path, body, int64(len(data))-offset, http.Header{
+		"Content-Type":          {"application/offset+octet-stream"},
+		wire.HeaderUploadOffset: {strconv.FormatInt(offset, 10)},
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer drain(resp)
+	return uploadOffset(resp, path, int64(len(data)))
+}
+
+// uploadOffset reads the Upload-Offset of an answer about an upload of
+// length bytes.
+func uploadOffset(resp *http.Response, path string, length int64) (int64, error) {
+	v := resp.Header.Get(wire.HeaderUploadOffset)
+	n, err := wire.ParseOffset(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: answer's %s: %w", resp.Request.Method, path, wire.HeaderUploadOffset, err)
+	}
+	if n > length {
+		return 0, fmt.Errorf("%s %s: answer's %s %d passes the blob's length %d", resp.Request.Method, path, wire.HeaderUploadOffset, n, length)
+	}
+	return n, nil
+}
+
+type progressReader struct {
+	r    io.Reader
+	at   int64
+	sent func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.at += int64(n)
+		p.sent(p.at)
+	}
+	return n, err
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,6 +37,7 @@ type faultProxy struct {
 	refuse float64 // the share of connections answered by refusing the next ones
 	within int     // a connection breaks within this many bytes from the terminal
 	stall  time.Duration
+	kinds  []string // the faults other than refusal to choose from
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -46,12 +48,17 @@ type faultProxy struct {
 	wg     sync.WaitGroup
 }
 
-func newFaultProxy(t *testing.T, target string, refuse float64, within int, stall time.Duration) *faultProxy {
+// newFaultProxy breaks connections with the faults kinds, all but refusal
+// when none are given.
+func newFaultProxy(t *testing.T, target string, refuse float64, within int, stall time.Duration, kinds ...string) *faultProxy {
+	if len(kinds) == 0 {
+		kinds = []string{pxReset, pxStall, px500, pxLostAck}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultProxy{target: target, addr: ln.Addr().String(), refuse: refuse, within: within, stall: stall, ln: ln,
+	p := &faultProxy{target: target, addr: ln.Addr().String(), refuse: refuse, within: within, stall: stall, kinds: kinds, ln: ln,
 		rng: rand.New(rand.NewPCG(5, 11)), seen: map[string]int{}, conns: map[net.Conn]bool{}}
 	p.wg.Add(1)
 	go p.accept(ln)
@@ -76,7 +83,7 @@ func (p *faultProxy) accept(ln net.Listener) {
 		// bytes sent; kept-alive connections carry several requests first.
 		fault := pxRefused
 		if p.rng.Float64() >= p.refuse {
-			fault = []string{pxReset, pxStall, px500, pxLostAck}[p.rng.IntN(4)]
+			fault = p.kinds[p.rng.IntN(len(p.kinds))]
 		}
 		p.seen[fault]++
 		at := int64(1 + p.rng.IntN(p.within))
@@ -233,7 +240,16 @@ func (p *faultProxy) faults() map[string]int {
 // TestFaultProxy sends cases and events through a TCP proxy that refuses,
 // resets, stalls, answers 500 and loses answers; every case and event must
 // reach the platform exactly once, byte-identical, and the outbox empty.
-func TestFaultProxy(t *testing.T) {
+func TestFaultProxy(t *testing.T) { faultProxyRun(t, 0) }
+
+// TestFaultProxyResumable is TestFaultProxy with the 150 KiB blobs sent by
+// the resumable upload, so that its offsets meet every fault too: a PATCH
+// whose answer is lost, one that stalls while the retry asks the offset.
+func TestFaultProxyResumable(t *testing.T) { faultProxyRun(t, 100<<10) }
+
+// faultProxyRun is TestFaultProxy with blobs above resumableAbove sent
+// resumably (0: the default).
+func faultProxyRun(t *testing.T, resumableAbove int64) {
 	dir := t.TempDir()
 	p := newPlatform(t, filepath.Join(dir, "platform"))
 	s := openStore(t, dir)
@@ -254,6 +270,7 @@ func TestFaultProxy(t *testing.T) {
 	target, _ := url.Parse(p.url)
 	opt := fast
 	opt.RequestTimeout = 400 * time.Millisecond
+	opt.ResumableAbove = resumableAbove
 	px := newFaultProxy(t, target.Host, 0.15, 400<<10, 2*opt.RequestTimeout)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	var refusedDials atomic.Int64 // dials that met the closed listener
@@ -290,4 +307,58 @@ func TestFaultProxy(t *testing.T) {
 		t.Error("no dial was refused")
 	}
 	t.Logf("faults injected: %v; dials refused: %d", seen, refusedDials.Load())
+}
+
+// TestResumeThroughProxy sends the same large blobs twice through a proxy
+// that resets every connection within 1.5 MiB: once resumably, once by
+// plain PUTs that start again. Resumed, every byte the platform reads is
+// kept, so it reads each blob once; restarted, it reads the broken tries
+// too. Either way every blob arrives byte-identical and is held once.
+func TestResumeThroughProxy(t *testing.T) {
+	const blobs, size = 4, 512 << 10
+	run := func(t *testing.T, resumableAbove int64) (received, resets int64, percents map[string][]int) {
+		dir := t.TempDir()
+		p := newPlatform(t, filepath.Join(dir, "platform"))
+		s := openStore(t, dir)
+		var ids []string
+		for i := range blobs {
+			id := fmt.Sprintf("c%d", i)
+			ids = append(ids, id)
+			addCase(t, s, id, map[string]int{id + "-scan": size})
+		}
+		target, _ := url.Parse(p.url)
+		opt := fast
+		opt.ResumableAbove = resumableAbove
+		percents = map[string][]int{}
+		opt.OnEvent = func(e Event) {
+			if e.Kind == Sending {
+				percents[e.Case] = append(percents[e.Case], e.Percent)
+			}
+		}
+		px := newFaultProxy(t, target.Host, 0, 1536<<10, 0, pxReset)
+		c := p.client(http.DefaultTransport.(*http.Transport).Clone())
+		c.BaseURL = "http://" + px.addr
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := New(s, c, opt).Drain(ctx); err != nil {
+			t.Fatalf("drain through the proxy: %v (faults %v)", err, px.faults())
+		}
+		checkDelivered(t, s, p, ids)
+		return p.blobBytes.Load(), int64(px.faults()[pxReset]), percents
+	}
+	resumed, resumedResets, percents := run(t, 64<<10)
+	restarted, restartedResets, _ := run(t, size)
+	t.Logf("blob bytes read by the platform for %d bytes of blobs: resumed %d (%d resets), restarted %d (%d resets)",
+		blobs*size, resumed, resumedResets, restarted, restartedResets)
+	if resumed != blobs*size {
+		t.Errorf("resumed: the platform read %d blob bytes, want %d, each byte once", resumed, blobs*size)
+	}
+	if restarted <= resumed {
+		t.Errorf("restarting sent %d bytes, no more than resuming's %d: the proxy broke no body", restarted, resumed)
+	}
+	for id, ps := range percents {
+		if ps[len(ps)-1] != 100 || !slices.ContainsFunc(ps, func(p int) bool { return p > 0 && p < 100 }) {
+			t.Errorf("case %s: sending %v, want steps within the blob and 100 last", id, ps)
+		}
+	}
 }

@@ -47,6 +47,10 @@ type Options struct {
 	MaxBackoff      time.Duration // longest wait; default 5 min
 	BlobConcurrency int           // blob uploads at once; default 4
 	PollInterval    time.Duration // look at the outbox unkicked this often; default 1 min
+	// ResumableAbove: a blob larger than this goes by the resumable upload,
+	// so that a try broken mid-body is followed by one that sends only the
+	// rest; default 1 MiB. Smaller ones go in one PUT, a round trip less.
+	ResumableAbove int64
 	// OnEvent, if set, is told what happens, for the status line. It is
 	// called from the uploader's goroutines one at a time and should return
 	// quickly.
@@ -101,6 +105,9 @@ func New(out Outbox, c *Client, opt Options) *Uploader {
 	}
 	if opt.PollInterval <= 0 {
 		opt.PollInterval = time.Minute
+	}
+	if opt.ResumableAbove <= 0 {
+		opt.ResumableAbove = 1 << 20
 	}
 	return &Uploader{out: out, c: c, opt: opt, kick: make(chan struct{}, 1), queued: map[string]bool{}}
 }
@@ -242,7 +249,7 @@ func (u *Uploader) sendEvent(ctx context.Context, e wire.Event) error {
 			return err
 		}
 		if len(missing) > 0 {
-			if err := u.putBlob(ctx, e.SHA256); err != nil {
+			if err := u.putBlob(ctx, e.SHA256, nil); err != nil {
 				return err
 			}
 		}
@@ -294,7 +301,10 @@ func (u *Uploader) send(ctx context.Context, m wire.Manifest) error {
 }
 
 // putBlobs uploads the missing blobs, BlobConcurrency at a time, and stops
-// at the first failure.
+// at the first failure. Sending events tell the share of total that is up:
+// whole blobs, and the bytes of the blobs under way (the part of a resumed
+// blob the platform already held counts as up). They only ever rise
+// within a try; the next try starts from what the platform holds.
 func (u *Uploader) putBlobs(ctx context.Context, caseID string, missing []string, sizes map[string]int64, total int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -303,8 +313,21 @@ func (u *Uploader) putBlobs(ctx context.Context, caseID string, missing []string
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
-		done     int64
+		done     int64                // bytes of the blobs sent whole
+		partly   = map[string]int64{} // bytes up of the blobs under way
+		percent  = 0                  // send told 0 % before
 	)
+	// tell emits the new percentage if it has risen. Call with mu held.
+	tell := func() {
+		up := done
+		for _, n := range partly {
+			up += n
+		}
+		if p := int(up * 100 / max(total, 1)); p > percent {
+			percent = p
+			u.emit(Event{Kind: Sending, Case: caseID, Percent: p})
+		}
+	}
 	for _, h := range missing {
 		select {
 		case sem <- struct{}{}:
@@ -315,9 +338,15 @@ func (u *Uploader) putBlobs(ctx context.Context, caseID string, missing []string
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			err := u.putBlob(ctx, h)
+			err := u.putBlob(ctx, h, func(n int64) {
+				mu.Lock()
+				defer mu.Unlock()
+				partly[h] = n
+				tell()
+			})
 			mu.Lock()
 			defer mu.Unlock()
+			delete(partly, h)
 			if err != nil {
 				if firstErr == nil {
 					firstErr = err
@@ -326,7 +355,7 @@ func (u *Uploader) putBlobs(ctx context.Context, caseID string, missing []string
 				return
 			}
 			done += sizes[h]
-			u.emit(Event{Kind: Sending, Case: caseID, Percent: int(done * 100 / max(total, 1))})
+			tell()
 		})
 	}
 	wg.Wait()
@@ -336,12 +365,59 @@ func (u *Uploader) putBlobs(ctx context.Context, caseID string, missing []string
 	return firstErr
 }
 
-func (u *Uploader) putBlob(ctx context.Context, h string) error {
+// putBlob uploads the blob h: in one PUT, or by the resumable upload when
+// it is larger than ResumableAbove, telling sent (if set) of its progress.
+func (u *Uploader) putBlob(ctx context.Context, h string, sent func(int64)) error {
 	data, err := u.out.Blob(h)
 	if err != nil {
 		return err
 	}
-	return u.request(ctx, func(ctx context.Context) error { return u.c.PutBlob(ctx, h, data) })
+	if int64(len(data)) <= u.opt.ResumableAbove {
+		return u.request(ctx, func(ctx context.Context) error { return u.c.PutBlob(ctx, h, data) })
+	}
+	return u.resume(ctx, h, data, sent)
+}
+
+// resume sends data as the blob h from where the platform's upload of it
+// stands: it asks the offset, then sends the rest in one PATCH. A PATCH
+// that finds the offset moved (another sender of the same bytes, or an
+// earlier request of ours that the platform finished after we gave up on
+// it) or the upload gone (finished or expired) asks again, a few times;
+// any other failure goes back to the caller's retry, which asks again too.
+// Nothing is sent twice that the platform said it holds, so a retry after
+// a lost answer neither duplicates nor corrupts.
+func (u *Uploader) resume(ctx context.Context, h string, data []byte, sent func(int64)) error {
+	length := int64(len(data))
+	for asked := 1; ; asked++ {
+		var offset int64
+		err := u.request(ctx, func(ctx context.Context) (err error) {
+			offset, err = u.c.StartUpload(ctx, h, length)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if sent != nil {
+			sent(offset)
+		}
+		if offset == length {
+			return nil
+		}
+		err = u.request(ctx, func(ctx context.Context) (err error) {
+			offset, err = u.c.PatchBlob(ctx, h, offset, data, sent)
+			return err
+		})
+		var se *StatusError
+		switch {
+		case err == nil && offset == length:
+			return nil
+		case err == nil:
+			err = fmt.Errorf("upload of blob %s: platform holds %d of %d bytes after the last one was sent", h, offset, length)
+		case asked < 4 && errors.As(err, &se) && (se.Body.Code == wire.CodeOffsetMismatch || se.Body.Code == wire.CodeNotFound):
+			continue
+		}
+		return err
+	}
 }
 
 // request runs one request under the per-request timeout.
@@ -354,7 +430,8 @@ func (u *Uploader) request(ctx context.Context, f func(context.Context) error) e
 // permanent reports whether err is a refusal that a retry cannot mend, and
 // the reason to record. Network errors, 5xx, timeouts, throttling and a
 // refused credential (which enrolment can mend) are worth retrying, and so
-// is blob_missing: the next try asks again which blobs are missing.
+// is blob_missing: the next try asks again which blobs are missing, and
+// so are offset_mismatch and upload_locked: the next try asks the offset.
 func permanent(err error) (string, bool) {
 	var se *StatusError
 	if !errors.As(err, &se) {
@@ -365,7 +442,9 @@ func permanent(err error) (string, bool) {
 		se.Status == http.StatusRequestTimeout,
 		se.Status == http.StatusTooManyRequests,
 		se.Status == http.StatusUnauthorized,
-		se.Body.Code == wire.CodeBlobMissing:
+		se.Body.Code == wire.CodeBlobMissing,
+		se.Body.Code == wire.CodeOffsetMismatch, // the next try asks the offset again
+		se.Body.Code == wire.CodeUploadLocked:   // a request given up on is still appending
 		return "", false
 	}
 	return se.Error(), true

@@ -47,7 +47,7 @@ type testPlatform struct {
 	url   string
 	token string
 
-	blobBytes atomic.Int64 // blob body bytes received
+	blobBytes atomic.Int64 // blob body bytes received, by PUT or PATCH
 	mu        sync.Mutex
 	casesMade map[string]int // 201 answers per case id: the commits
 }
@@ -90,7 +90,7 @@ func (c countingReader) Read(p []byte) (int, error) {
 func (c countingReader) Close() error { return c.r.Close() }
 
 func (p *testPlatform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	isBlob := r.Method == "PUT" && strings.HasPrefix(r.URL.Path, "/v1/blobs/")
+	isBlob := (r.Method == "PUT" || r.Method == "PATCH") && strings.HasPrefix(r.URL.Path, "/v1/blobs/")
 	isCase := r.Method == "PUT" && strings.HasPrefix(r.URL.Path, "/v1/cases/")
 	if isBlob {
 		r.Body = countingReader{r.Body, &p.blobBytes}

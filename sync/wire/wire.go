@@ -11,6 +11,16 @@
 //	PUT  /v1/blobs/{sha256}  raw bytes → 201 stored, 200 already held,
 //	                          400 hash_mismatch, 413 too_large
 //	GET  /v1/blobs/{sha256}  raw bytes, for the desk and the vault
+//
+//	POST  /v1/blobs/{sha256}/uploads  Upload-Length → 201 opened, 200 open
+//	                                   or blob held; Upload-Offset tells where
+//	                                   to go on (a large blob, resumably)
+//	HEAD  /v1/blobs/{sha256}/uploads  200 Upload-Offset, 404 none open
+//	PATCH /v1/blobs/{sha256}/uploads  Upload-Offset + the bytes from there →
+//	                                   204 Upload-Offset, 409 offset_mismatch,
+//	                                   423 upload_locked, 400 hash_mismatch at
+//	                                   the last byte, 413 too_large
+//
 //	PUT  /v1/cases/{id}      Manifest → 201 stored, 200 same content already
 //	                          stored, 409 conflict (same id, other content),
 //	                          422 blob_missing (Error.Missing lists them)
@@ -22,6 +32,7 @@
 package wire
 
 import (
+	"fmt"
 	"regexp"
 	"time"
 )
@@ -96,6 +107,12 @@ const (
 	CodeBlobMissing  = "blob_missing"
 	CodeNotFound     = "not_found"
 	CodeInternal     = "internal"
+	// CodeOffsetMismatch answers a PATCH whose Upload-Offset is not the
+	// upload's; Error.Offset is the one to go on from.
+	CodeOffsetMismatch = "offset_mismatch"
+	// CodeUploadLocked answers a PATCH while another is appending to the same
+	// upload; retry after a while.
+	CodeUploadLocked = "upload_locked"
 )
 
 // Error says what went wrong, in a code a program can act on and a message
@@ -104,9 +121,39 @@ type Error struct {
 	Code    string   `json:"code"`
 	Message string   `json:"message"`
 	Missing []string `json:"missing,omitempty"`
+	Offset  *int64   `json:"offset,omitempty"` // with offset_mismatch: the upload's offset
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// The headers of a resumable upload, after tus 1.0: both carry a byte count
+// as ParseOffset reads it.
+const (
+	HeaderUploadOffset = "Upload-Offset" // bytes the platform holds of the upload
+	HeaderUploadLength = "Upload-Length" // the blob's whole size
+)
+
+// UploadPath is the path of the resumable upload of the blob sha256.
+func UploadPath(sha256 string) string { return "/" + Version + "/blobs/" + sha256 + "/uploads" }
+
+// ParseOffset reads the value of an Upload-Offset or Upload-Length header:
+// 1 to 18 decimal digits, nothing else (no sign, space or exponent), so
+// every value fits an int64 and no two spellings mean different things to
+// two implementations.
+func ParseOffset(s string) (int64, error) {
+	if s == "" || len(s) > 18 {
+		return 0, fmt.Errorf("byte count %q is not 1 to 18 decimal digits", s)
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("byte count %q is not 1 to 18 decimal digits", s)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
 
 // A case id is chosen by the appliance and travels in a URL path, so it is
 // kept to characters that need no escaping.

@@ -1,0 +1,268 @@
+package platform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"yici/sync/wire"
+)
+
+// uploadMaxAge is how long an upload nobody appends to is kept: long
+// enough for a terminal offline over a night to go on where it stopped.
+const uploadMaxAge = 24 * time.Hour
+
+type upload struct {
+	path    string
+	length  int64
+	offset  int64
+	touched time.Time // the last append, or the opening
+	busy    bool      // an append is under way; it alone moves offset
+}
+
+// clearTmp empties tmp/ of the blobs a crash left unsynced, and takes up
+// the open uploads of tmp/uploads/, dropping expired and malformed ones.
+func (s *BoltStorage) clearTmp() error {
+	if err := os.MkdirAll(s.partial, 0o700); err != nil {
+		return fmt.Errorf("open platform storage: %w", err)
+	}
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return fmt.Errorf("clear %s: %w", s.tmp, err)
+	}
+	for _, e := range entries {
+		if p := filepath.Join(s.tmp, e.Name()); p != s.partial {
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("clear %s: %w", s.tmp, err)
+			}
+		}
+	}
+	parts, err := os.ReadDir(s.partial)
+	if err != nil {
+		return fmt.Errorf("read uploads in %s: %w", s.partial, err)
+	}
+	now := s.now()
+	for _, e := range parts {
+		p := filepath.Join(s.partial, e.Name())
+		sum, length, ok := parsePartName(e.Name())
+		info, err := e.Info()
+		if !ok || err != nil || !info.Mode().IsRegular() || info.Size() > length || now.Sub(info.ModTime()) > uploadMaxAge {
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("drop upload %s: %w", p, err)
+			}
+			continue
+		}
+		s.uploads[sum] = &upload{path: p, length: length, offset: info.Size(), touched: info.ModTime()}
+	}
+	return nil
+}
+
+func partName(sha256 string, length int64) string {
+	return sha256 + "." + strconv.FormatInt(length, 10) + ".part"
+}
+
+func parsePartName(name string) (sha256 string, length int64, ok bool) {
+	rest, ok := strings.CutSuffix(name, ".part")
+	if !ok {
+		return "", 0, false
+	}
+	sha256, n, ok := strings.Cut(rest, ".")
+	if !ok || !wire.ValidSHA256(sha256) {
+		return "", 0, false
+	}
+	length, err := wire.ParseOffset(n)
+	if err != nil || length < 1 || length > wire.MaxBlobBytes {
+		return "", 0, false
+	}
+	return sha256, length, true
+}
+
+// expireUploads forgets the uploads untouched for uploadMaxAge and returns
+// their files, for the caller to remove outside s.mu. Call with s.mu held.
+func (s *BoltStorage) expireUploads(now time.Time) []string {
+	var stale []string
+	for h, u := range s.uploads {
+		if !u.busy && now.Sub(u.touched) > uploadMaxAge {
+			stale = append(stale, u.path)
+			delete(s.uploads, h)
+		}
+	}
+	return stale
+}
+
+// lookUpload returns the open upload of sha256, after expiring old ones.
+// Call with s.mu held; remove the returned files after unlocking.
+func (s *BoltStorage) lookUpload(sha256 string) (*upload, []string) {
+	stale := s.expireUploads(s.now())
+	return s.uploads[sha256], stale
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.Remove(p)
+	}
+}
+
+// StartUpload implements Storage.
+func (s *BoltStorage) StartUpload(_ context.Context, sha256 string, length int64) (int64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, stale := s.lookUpload(sha256)
+	defer removeAll(stale)
+	if u != nil {
+		if u.length != length {
+			return 0, false, fmt.Errorf("upload %s is open with length %d, not %d: %w", sha256, u.length, length, ErrConflict)
+		}
+		return u.offset, false, nil
+	}
+	p := filepath.Join(s.partial, partName(sha256, length))
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, false, fmt.Errorf("open upload %s: %w", sha256, err)
+	}
+	if err := f.Close(); err != nil {
+		return 0, false, fmt.Errorf("open upload %s: %w", sha256, err)
+	}
+	s.uploads[sha256] = &upload{path: p, length: length, touched: s.now()}
+	return 0, true, nil
+}
+
+// UploadOffset implements Storage.
+func (s *BoltStorage) UploadOffset(_ context.Context, sha256 string) (int64, int64, error) {
+	s.mu.Lock()
+	u, stale := s.lookUpload(sha256)
+	var offset, length int64
+	if u != nil {
+		offset, length = u.offset, u.length
+	}
+	s.mu.Unlock()
+	removeAll(stale)
+	if u == nil {
+		return 0, 0, fmt.Errorf("upload %s: %w", sha256, ErrNotFound)
+	}
+	return offset, length, nil
+}
+
+// AppendUpload implements Storage. The upload is marked busy while the
+// body streams in, outside s.mu, so a slow sender holds up no one else.
+func (s *BoltStorage) AppendUpload(_ context.Context, sha256 string, offset int64, r io.Reader) (int64, error) {
+	s.mu.Lock()
+	u, stale := s.lookUpload(sha256)
+	var err error
+	switch {
+	case u == nil:
+		err = fmt.Errorf("upload %s: %w", sha256, ErrNotFound)
+	case u.busy:
+		err = fmt.Errorf("upload %s: %w", sha256, ErrLocked)
+	case u.offset != offset:
+		err = &OffsetError{Want: u.offset, Got: offset}
+	default:
+		u.busy = true
+	}
+	s.mu.Unlock()
+	removeAll(stale)
+	if err != nil {
+		return 0, err
+	}
+
+	end, werr := appendAt(u.path, offset, u.length, r)
+	complete := werr == nil && end == u.length
+	s.mu.Lock()
+	// A complete upload stays busy until finishUpload is done with it, so
+	// no second append at its end finishes it twice.
+	u.offset, u.touched, u.busy = end, s.now(), complete
+	s.mu.Unlock()
+	if werr != nil {
+		return end, fmt.Errorf("append to upload %s at %d: %w", sha256, offset, werr)
+	}
+	if !complete {
+		return end, nil
+	}
+	if err := s.finishUpload(sha256, u); err != nil {
+		// Still whole unless dropped: an append of nothing at its end
+		// tries again.
+		s.mu.Lock()
+		u.busy = false
+		s.mu.Unlock()
+		return end, err
+	}
+	return end, nil
+}
+
+// appendAt writes r's bytes into the file at path from offset, no further
+// than length, and returns the offset reached. Bytes that did reach the
+// file before r failed are kept; an r that goes past length is undone.
+func appendAt(path string, offset, length int64, r io.Reader) (int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return offset, err
+	}
+	defer f.Close()
+	// The file may be longer than offset after a write that failed half
+	// way; what is past offset was never counted, so it goes.
+	if err := f.Truncate(offset); err != nil {
+		return offset, err
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return offset, err
+	}
+	n, err := io.Copy(f, io.LimitReader(r, length-offset+1))
+	if err == nil && offset+n > length {
+		err = ErrTooLong
+		n = 0
+	}
+	if terr := f.Truncate(offset + n); err == nil {
+		err = terr
+	}
+	return offset + n, err
+}
+
+// finishUpload verifies the whole upload and holds it as a blob, or drops
+// it when its bytes are not the blob's.
+func (s *BoltStorage) finishUpload(sum string, u *upload) error {
+	f, err := os.Open(u.path)
+	if err != nil {
+		return fmt.Errorf("verify upload %s: %w", sum, err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("verify upload %s: %w", sum, err)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if got != sum {
+		s.forget(sum, u)
+		os.Remove(u.path)
+		return fmt.Errorf("upload of %d bytes has SHA-256 %s, not %s; dropped: %w", u.length, got, sum, ErrHashMismatch)
+	}
+	// Into tmp/ proper, so that the blob is staged exactly as PutBlob
+	// stages one: a restart before SyncBlobs forgets it.
+	held := filepath.Join(s.tmp, fmt.Sprintf("%s.upload-%d", sum, s.now().UnixNano()))
+	if err := os.Rename(u.path, held); err != nil {
+		return fmt.Errorf("hold upload %s: %w", sum, err)
+	}
+	if f, err := os.Open(held); err == nil {
+		startWriteback(f)
+		f.Close()
+	}
+	s.forget(sum, u)
+	s.stage(sum, held)
+	return nil
+}
+
+// forget closes the upload u of sum, unless another has replaced it.
+func (s *BoltStorage) forget(sum string, u *upload) {
+	s.mu.Lock()
+	if s.uploads[sum] == u {
+		delete(s.uploads, sum)
+	}
+	s.mu.Unlock()
+}
