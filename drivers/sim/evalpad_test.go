@@ -157,26 +157,3 @@ func TestPadStates(t *testing.T) {
 		t.Errorf("state %s after the rating, want idle", st)
 	}
 }
-
-// Close returns promptly even while a driver holds the port open.
-func TestPadClose(t *testing.T) {
-	s, err := NewPad()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := serialport.Open(s.Path(), serialport.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	done := make(chan error)
-	go func() { done <- s.Close() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Error(err)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("Close hangs")
-	}
-}

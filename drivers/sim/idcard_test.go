@@ -80,26 +80,3 @@ func TestIDCardBytes(t *testing.T) {
 		}
 	}
 }
-
-// Close returns promptly even while a driver still holds the port open.
-func TestIDCardClose(t *testing.T) {
-	s, err := NewIDCard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := serialport.Open(s.Path(), serialport.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	done := make(chan error)
-	go func() { done <- s.Close() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Error(err)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("Close hangs")
-	}
-}

@@ -62,3 +62,42 @@ func readFull(f interface{ Read([]byte) (int, error) }, b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// Every simulator's Close returns promptly even while a driver still
+// holds its port open: OpenPTY's master is pollable, so Close ends a
+// blocked Read.
+func TestCloseWhileHeld(t *testing.T) {
+	type simulator interface {
+		Path() string
+		Close() error
+	}
+	for _, c := range []struct {
+		name  string
+		start func() (simulator, error)
+	}{
+		{"idcard", func() (simulator, error) { return NewIDCard() }},
+		{"printer", func() (simulator, error) { return NewPrinter() }},
+		{"pad", func() (simulator, error) { return NewPad() }},
+		{"codescan", func() (simulator, error) { return NewCodeScanner() }},
+	} {
+		s, err := c.start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := serialport.Open(s.Path(), serialport.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: Close: %v", c.name, err)
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("%s: Close hangs while the port is held", c.name)
+		}
+		p.Close()
+	}
+}
