@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
@@ -97,24 +98,35 @@ func (s *Store) SaveCase(m wire.Manifest) error {
 }
 
 // Capture stores data as the material m of the draft caseID and returns its
-// SHA-256. In one transaction it stores the sealed blob, adds (or, for a
-// code already captured, replaces) the material in the draft and adds the
-// outbox entry that will send it. Before that it checks free disk space and
-// refuses with an error wrapping ErrDiskFull, leaving the store as it was.
+// SHA-256. It appends the sealed blob to a pack and, while that reaches the
+// disk, commits in one transaction the blob's place, the material added to
+// the draft (or replacing the one of the same code) and the outbox entry
+// that will send it; it returns when both are durable. Before that it
+// checks free disk space and refuses with an error wrapping ErrDiskFull,
+// leaving the store as it was.
 func (s *Store) Capture(caseID string, m wire.MaterialRef, data []byte) (string, error) {
 	if m.Code == "" || m.Exempt {
 		return "", fmt.Errorf("capture into case %s: material needs a code and must not be exempt (code %q, exempt %v)", caseID, m.Code, m.Exempt)
 	}
+	if err := s.checkDisk(s.c.sealedLen(len(data))); err != nil {
+		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	loc, err := s.packs.reserve(s.c.sealedLen(len(data)))
+	if err != nil {
+		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
+	}
+	// Sealing and writing the page, and hashing it and committing, each
+	// wait on the CPU and then the disk; side by side they take little
+	// more than the longer of the two. A commit whose pack write then
+	// fails is taken back below; at a crash, by recoverLast.
+	written := make(chan error, 1)
+	go func() { written <- s.writePacked(loc, data) }()
 	sum := sha256.Sum256(data)
 	hash := hex.EncodeToString(sum[:])
 	m.SHA256, m.Size = hash, int64(len(data))
-	sealed, err := s.c.seal(data, recordAD(bucketBlobs, hash))
-	if err != nil {
-		return "", err
-	}
-	if err := s.checkDisk(len(sealed)); err != nil {
-		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
-	}
+	fresh := false
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		rec, man, err := s.getCase(tx, caseID)
 		if err != nil {
@@ -125,9 +137,11 @@ func (s *Store) Capture(caseID string, m wire.MaterialRef, data []byte) (string,
 		}
 		blobs := tx.Bucket(bucketBlobs)
 		if blobs.Get([]byte(hash)) == nil {
-			if err := blobs.Put([]byte(hash), sealed); err != nil {
+			if err := blobs.Put([]byte(hash), s.locValue(hash, loc)); err != nil {
 				return err
 			}
+			fresh = true
+			tx.OnCommit(func() { s.packs.added(loc) })
 		}
 		replaced := ""
 		i := 0
@@ -150,19 +164,47 @@ func (s *Store) Capture(caseID string, m wire.MaterialRef, data []byte) (string,
 			if err := out.Delete(append(blobEntryPrefix(caseID), replaced...)); err != nil {
 				return err
 			}
-			if err := dropUnreferenced(tx, []string{replaced}); err != nil {
+			if err := dropUnreferenced(tx, s.packs, []string{replaced}); err != nil {
 				return err
 			}
 		}
 		return s.putCase(tx, man, rec)
 	})
-	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, ErrDiskFull) {
-		err = fmt.Errorf("%w: %w", ErrDiskFull, err)
+	werr := <-written
+	switch {
+	case err != nil || !fresh:
+		// Nothing claims the appended bytes: the transaction failed, or
+		// the store already held this page.
+		s.packs.discard(loc)
+	case werr != nil:
+		err = werr
+		if uerr := s.db.Update(func(tx *bbolt.Tx) error { return s.dropLost(tx, hash) }); uerr != nil {
+			err = fmt.Errorf("%w; and taking the capture back failed: %w", werr, uerr)
+		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
+		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, diskFull(err))
 	}
 	return hash, nil
+}
+
+// diskFull marks a write that failed for want of space as ErrDiskFull.
+func diskFull(err error) error {
+	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, ErrDiskFull) {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return err
+}
+
+// writePacked seals data for loc and writes it there. Call with writeMu
+// held: it seals into the store's one buffer.
+func (s *Store) writePacked(loc blobLoc, data []byte) error {
+	sealed, err := s.c.sealTo(s.sealBuf, data, loc.ad())
+	if err != nil {
+		return err
+	}
+	s.sealBuf = sealed
+	return s.packs.write(loc, sealed)
 }
 
 func usesBlob(m wire.Manifest, hash string) bool {
@@ -175,8 +217,8 @@ func usesBlob(m wire.Manifest, hash string) bool {
 }
 
 // checkDisk refuses a write of n bytes that would leave less than the disk
-// margin free. bbolt copies pages on write, so twice n is what is needed.
-func (s *Store) checkDisk(n int) error {
+// margin free. Twice n leaves room for a Compact.
+func (s *Store) checkDisk(n int64) error {
 	free, err := diskFree(s.dir)
 	if err != nil {
 		return fmt.Errorf("check free space on %s: %w", s.dir, err)
@@ -236,7 +278,7 @@ func (s *Store) DiscardCase(caseID string) error {
 		if err := tx.Bucket(bucketCases).Delete([]byte(caseID)); err != nil {
 			return err
 		}
-		return dropBlobEntries(tx, caseID)
+		return dropBlobEntries(tx, s.packs, caseID)
 	})
 }
 
@@ -307,7 +349,7 @@ func (s *Store) putCase(tx *bbolt.Tx, m wire.Manifest, rec caseRecord) error {
 
 // dropBlobEntries removes the outbox blob entries of caseID and the blobs
 // no other case still holds.
-func dropBlobEntries(tx *bbolt.Tx, caseID string) error {
+func dropBlobEntries(tx *bbolt.Tx, p *packs, caseID string) error {
 	prefix := blobEntryPrefix(caseID)
 	c := tx.Bucket(bucketOutbox).Cursor()
 	var hashes []string
@@ -317,12 +359,13 @@ func dropBlobEntries(tx *bbolt.Tx, caseID string) error {
 			return err
 		}
 	}
-	return dropUnreferenced(tx, hashes)
+	return dropUnreferenced(tx, p, hashes)
 }
 
-// dropUnreferenced deletes those of hashes that no outbox blob entry names.
-// The outbox holds only what is not yet sent, so the scan stays short.
-func dropUnreferenced(tx *bbolt.Tx, hashes []string) error {
+// dropUnreferenced deletes those of hashes that no outbox blob entry names,
+// and once that commits, punches their bytes out of the packs. The outbox
+// holds only what is not yet sent, so the scan stays short.
+func dropUnreferenced(tx *bbolt.Tx, p *packs, hashes []string) error {
 	if len(hashes) == 0 {
 		return nil
 	}
@@ -334,11 +377,96 @@ func dropUnreferenced(tx *bbolt.Tx, hashes []string) error {
 		}
 	}
 	blobs := tx.Bucket(bucketBlobs)
+	var gone []blobLoc
 	for _, h := range hashes {
-		if !held[h] {
-			if err := blobs.Delete([]byte(h)); err != nil {
+		v := blobs.Get([]byte(h))
+		if held[h] || v == nil {
+			continue
+		}
+		loc, err := decodeLoc(h, v)
+		if err != nil {
+			return err
+		}
+		if err := blobs.Delete([]byte(h)); err != nil {
+			return err
+		}
+		gone = append(gone, loc)
+	}
+	if len(gone) > 0 {
+		tx.OnCommit(func() { p.release(gone) })
+	}
+	return nil
+}
+
+// dropLost takes back the capture of the blob hash, whose bytes did not
+// reach the disk: each draft naming it loses that material, which the
+// kiosk then asks for again, and the blob leaves the store. Only the last
+// blob appended can be lost so, and only a capture appends before its
+// commit, so no submitted case or queued event names it.
+func (s *Store) dropLost(tx *bbolt.Tx, hash string) error {
+	out := tx.Bucket(bucketOutbox)
+	var owners []string
+	c := out.Cursor()
+	for k, _ := c.Seek([]byte{outboxBlob}); k != nil && k[0] == outboxBlob; k, _ = c.Next() {
+		if i := bytes.IndexByte(k, 0); i > 0 && string(k[i+1:]) == hash {
+			owners = append(owners, string(k[1:i]))
+		}
+	}
+	for _, id := range owners {
+		rec, man, err := s.getCase(tx, id)
+		if err != nil || rec.State != StateDraft {
+			continue
+		}
+		man.Materials = slices.DeleteFunc(man.Materials, func(mr wire.MaterialRef) bool {
+			return !mr.Exempt && mr.SHA256 == hash
+		})
+		if err := s.putCase(tx, man, rec); err != nil {
+			return err
+		}
+		if err := out.Delete(append(blobEntryPrefix(id), hash...)); err != nil {
+			return err
+		}
+		if err := s.logEvent(tx, EventLost, id, "a captured page did not reach the disk; capture it again"); err != nil {
+			return err
+		}
+	}
+	return dropUnreferenced(tx, s.packs, []string{hash})
+}
+
+// recoverLast tidies the packs as the store opens, and checks that the last
+// blob appended is whole; if not (a crash between the commit and the pack's
+// fdatasync), it takes that capture back. Every earlier append was on the
+// disk before the next began (writeMu).
+func (s *Store) recoverLast() error {
+	live := map[uint32][]blobLoc{}
+	var last blobLoc
+	lastHash := ""
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketBlobs).ForEach(func(k, v []byte) error {
+			loc, err := s.checkLoc(string(k), v)
+			if err != nil {
 				return err
 			}
+			live[loc.pack] = append(live[loc.pack], loc)
+			if lastHash == "" || loc.after(last) {
+				last, lastHash = loc, string(k)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("read blob places: %w", err)
+	}
+	if err := s.packs.tidy(live); err != nil {
+		return err
+	}
+	if lastHash == "" {
+		return nil
+	}
+	if _, err := s.openPacked(lastHash, last); err != nil {
+		err = s.db.Update(func(tx *bbolt.Tx) error { return s.dropLost(tx, lastHash) })
+		if err != nil {
+			return fmt.Errorf("take back the capture of blob %s, lost at a crash: %w", lastHash, err)
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ const (
 	EventSent      = "sent"
 	EventFailed    = "failed" // Detail is the platform's reason
 	EventPurged    = "purged"
+	EventLost      = "lost" // a capture taken back: its page never reached the disk
 )
 
 // Event is one line of the store's log of what happened to cases.

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -55,17 +57,61 @@ func (s *Store) Pending() (n int, oldest time.Time, err error) {
 
 // Blob returns the plaintext of the blob hash.
 func (s *Store) Blob(hash string) ([]byte, error) {
-	var plain []byte
+	var loc blobLoc
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketBlobs).Get([]byte(hash))
 		if v == nil {
 			return fmt.Errorf("blob %s: %w", hash, ErrNotFound)
 		}
 		var err error
-		plain, err = s.c.open(v, recordAD(bucketBlobs, hash))
+		loc, err = s.checkLoc(hash, v)
 		return err
 	})
-	return plain, err
+	if err != nil {
+		return nil, err
+	}
+	return s.openPacked(hash, loc)
+}
+
+// openPacked reads the blob hash at loc and opens it.
+func (s *Store) openPacked(hash string, loc blobLoc) ([]byte, error) {
+	sealed, err := s.packs.read(loc)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", hash, err)
+	}
+	plain, err := s.c.open(sealed, loc.ad())
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", hash, err)
+	}
+	return plain, nil
+}
+
+// locValue is loc as stored under hash in the blobs bucket: its encoding
+// and a MAC that binds it to hash, so that a place moved under another
+// hash is refused (checkLoc) rather than read as that hash's page.
+func (s *Store) locValue(hash string, loc blobLoc) []byte {
+	v := loc.encode()
+	return append(v, s.locMAC(hash, v)...)
+}
+
+func (s *Store) locMAC(hash string, place []byte) []byte {
+	mac := hmac.New(sha256.New, s.index)
+	mac.Write([]byte("blob "))
+	mac.Write([]byte(hash))
+	mac.Write(place)
+	return mac.Sum(nil)[:macLen]
+}
+
+// checkLoc decodes the place stored under hash and checks its MAC.
+func (s *Store) checkLoc(hash string, v []byte) (blobLoc, error) {
+	loc, err := decodeLoc(hash, v)
+	if err != nil {
+		return loc, err
+	}
+	if !hmac.Equal(v[locLen:], s.locMAC(hash, v[:locLen])) {
+		return loc, fmt.Errorf("blob %s: its place record (%s) was not made for it", hash, loc)
+	}
+	return loc, nil
 }
 
 // Ack records that the platform holds caseID: the case is marked sent, its
@@ -87,7 +133,7 @@ func (s *Store) Ack(caseID string) error {
 		if err := dropManifestEntry(tx, caseID); err != nil {
 			return err
 		}
-		if err := dropBlobEntries(tx, caseID); err != nil {
+		if err := dropBlobEntries(tx, s.packs, caseID); err != nil {
 			return err
 		}
 		rec.State, rec.Sent, rec.Reason = StateSent, time.Now(), ""

@@ -5,9 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"syscall"
 
 	"go.etcd.io/bbolt"
 
@@ -39,15 +37,10 @@ type outEventRecord struct {
 // same content does nothing, so a retried tap is harmless; other content
 // under a queued id is an error.
 func (s *Store) QueueEvent(e wire.Event, data []byte) error {
-	var sealedBlob []byte
 	if data != nil {
 		sum := sha256.Sum256(data)
 		e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
-		var err error
-		if sealedBlob, err = s.c.seal(data, recordAD(bucketBlobs, e.SHA256)); err != nil {
-			return err
-		}
-		if err := s.checkDisk(len(sealedBlob)); err != nil {
+		if err := s.checkDisk(s.c.sealedLen(len(data))); err != nil {
 			return fmt.Errorf("queue event %s: %w", e.ID, err)
 		}
 	}
@@ -57,6 +50,27 @@ func (s *Store) QueueEvent(e wire.Event, data []byte) error {
 	plain, err := json.Marshal(e)
 	if err != nil {
 		return err
+	}
+	// Unlike a capture, the blob is on the disk before the transaction
+	// that claims it begins: rare enough not to need the speed, and then
+	// no queued event can name a lost blob.
+	var loc blobLoc
+	claimed := false
+	if data != nil {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+		if loc, err = s.packs.reserve(s.c.sealedLen(len(data))); err == nil {
+			err = s.writePacked(loc, data)
+		}
+		if err != nil {
+			s.packs.discard(loc)
+			return fmt.Errorf("queue event %s: %w", e.ID, diskFull(err))
+		}
+		defer func() {
+			if !claimed {
+				s.packs.discard(loc)
+			}
+		}()
 	}
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		evs := tx.Bucket(bucketOutEv)
@@ -83,11 +97,13 @@ func (s *Store) QueueEvent(e wire.Event, data []byte) error {
 			return err
 		}
 		out := tx.Bucket(bucketOutbox)
-		if sealedBlob != nil {
+		if data != nil {
 			if blobs := tx.Bucket(bucketBlobs); blobs.Get([]byte(e.SHA256)) == nil {
-				if err := blobs.Put([]byte(e.SHA256), sealedBlob); err != nil {
+				if err := blobs.Put([]byte(e.SHA256), s.locValue(e.SHA256, loc)); err != nil {
 					return err
 				}
+				claimed = true
+				tx.OnCommit(func() { s.packs.added(loc) })
 			}
 			if err := out.Put(append(blobEntryPrefix(eventOwner(e.ID)), e.SHA256...), nil); err != nil {
 				return err
@@ -99,11 +115,9 @@ func (s *Store) QueueEvent(e wire.Event, data []byte) error {
 		}
 		return out.Put(binary.BigEndian.AppendUint64([]byte{outboxEvent}, seq), []byte(e.ID))
 	})
-	if errors.Is(err, syscall.ENOSPC) {
-		err = fmt.Errorf("%w: %w", ErrDiskFull, err)
-	}
 	if err != nil {
-		return fmt.Errorf("queue event %s: %w", e.ID, err)
+		claimed = false
+		return fmt.Errorf("queue event %s: %w", e.ID, diskFull(err))
 	}
 	return nil
 }
@@ -165,7 +179,7 @@ func (s *Store) AckEvent(id string) error {
 		if err := dropEventEntry(tx, id); err != nil {
 			return err
 		}
-		if err := dropBlobEntries(tx, eventOwner(id)); err != nil {
+		if err := dropBlobEntries(tx, s.packs, eventOwner(id)); err != nil {
 			return err
 		}
 		return evs.Delete([]byte(id))

@@ -1,10 +1,11 @@
 // Package store is the appliance's local store: one bbolt file holding the
-// case drafts, the captured materials (blobs), the outbox the uploader works
-// and a small event log (D3, D5).
+// case drafts, the outbox the uploader works and a small event log (D3,
+// D5), and beside it pack files holding the captured materials (blobs; see
+// pack.go).
 //
-// Every captured material is committed here, encrypted, in the same
-// transaction as the outbox entry that will send it, before anything else
-// happens to it. Personal data (the case manifest with the applicant's name
+// Every captured material is on the disk, encrypted, and committed in the
+// same transaction as the outbox entry that will send it, before anything
+// else happens to it. Personal data (the case manifest with the applicant's name
 // and ID number) and blob bytes are sealed with AES-256-GCM; the key lives in
 // a key file beside the configuration, never in the database (S19).
 //
@@ -20,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -60,8 +62,8 @@ const keyCheckText = "yici store key check"
 
 // migrations bring a store from schema version i to i+1 (index i). Append
 // only: a released store's version counts the ones already applied.
-var migrations = []func(tx *bbolt.Tx) error{
-	func(tx *bbolt.Tx) error { // 1: the initial buckets
+var migrations = []func(s *Store, tx *bbolt.Tx) error{
+	func(_ *Store, tx *bbolt.Tx) error { // 1: the initial buckets
 		for _, b := range [][]byte{bucketCases, bucketBlobs, bucketOutbox, bucketEvents, bucketSettings} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -69,9 +71,38 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
-	func(tx *bbolt.Tx) error { // 2: vault and catalogue caches, outgoing events
+	func(_ *Store, tx *bbolt.Tx) error { // 2: vault and catalogue caches, outgoing events
 		for _, b := range [][]byte{bucketVault, bucketCatalog, bucketOutEv} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	// 3: sealed blobs move out of the bbolt file into packs, sealed anew
+	// for their place. The pack bytes are on the disk before this
+	// transaction commits; if it does not, tidy punches them out.
+	func(s *Store, tx *bbolt.Tx) error {
+		blobs := tx.Bucket(bucketBlobs)
+		var keys [][]byte
+		var locs []blobLoc
+		err := blobs.ForEach(func(k, v []byte) error {
+			plain, err := s.c.open(v, recordAD(bucketBlobs, string(k)))
+			if err != nil {
+				return err
+			}
+			loc, err := s.packs.reserve(s.c.sealedLen(len(plain)))
+			if err == nil {
+				err = s.writePacked(loc, plain)
+			}
+			keys, locs = append(keys, k), append(locs, loc)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if err := blobs.Put(k, s.locValue(string(k), locs[i])); err != nil {
 				return err
 			}
 		}
@@ -82,9 +113,17 @@ var migrations = []func(tx *bbolt.Tx) error{
 // Store is an open local store. Its methods are safe for concurrent use.
 type Store struct {
 	db    *bbolt.DB
+	packs *packs
 	c     sealer
 	index []byte // HMAC key naming personal records without their content
+	path  string // of the bbolt file
 	dir   string // where the file lives, for the free-space check
+
+	// writeMu serialises appends to the packs with the transactions that
+	// claim them, so that at a crash only the last blob appended can be
+	// missing from the disk (see recoverLast).
+	writeMu sync.Mutex
+	sealBuf []byte // under writeMu
 }
 
 // Open opens or creates the store at path, sealed under key (KeySize bytes).
@@ -102,9 +141,18 @@ func Open(path string, key []byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, c: c, index: indexKey(key), dir: filepath.Dir(path)}
-	if err := db.Update(s.prepare); err != nil {
+	p, err := openPacks(packDir(path))
+	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, packs: p, c: c, index: indexKey(key), path: path, dir: filepath.Dir(path)}
+	if err := db.Update(s.prepare); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.recoverLast(); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
@@ -139,7 +187,7 @@ func (s *Store) prepare(tx *bbolt.Tx) error {
 		return fmt.Errorf("store schema version %d is newer than this program knows (%d); run a newer yici", version, len(migrations))
 	}
 	for i := version; i < uint64(len(migrations)); i++ {
-		if err := migrations[i](tx); err != nil {
+		if err := migrations[i](s, tx); err != nil {
 			return fmt.Errorf("migrate store schema to version %d: %w", i+1, err)
 		}
 	}
@@ -155,7 +203,7 @@ func countKeys(tx *bbolt.Tx, bucket []byte) int {
 }
 
 // Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.db.Close(), s.packs.close()) }
 
 // LoadOrCreateKey reads the key file at path, or creates it (mode 0600) with
 // a fresh random key when it does not exist. Use OpenWithKeyFile where a
@@ -245,23 +293,37 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// Compact writes a compacted copy of the store to dst, which must not exist.
-// The copy is sealed under the same key. For hall IT: bbolt files never
-// shrink on their own after cases are purged.
+// Compact writes a compacted copy of the store to dst, which must not exist,
+// with a copy of its packs beside it. The copy is sealed under the same
+// key. For hall IT: bbolt files never shrink on their own after cases are
+// purged (packs do).
 func (s *Store) Compact(dst string) error {
-	if _, err := os.Stat(dst); err == nil {
-		return fmt.Errorf("compact store to %s: file exists", dst)
+	for _, p := range []string{dst, packDir(dst)} {
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("compact store to %s: %s exists", dst, p)
+		}
 	}
 	out, err := bbolt.Open(dst, 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
 		return fmt.Errorf("compact store to %s: %w", dst, err)
 	}
-	err = bbolt.Compact(out, s.db, 64<<20)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
+	// An empty write transaction holds off every change while the two
+	// copies are made, so the copied packs hold every blob the copied
+	// file names. (A capture may append to a pack meanwhile: the copy's
+	// first open punches that out.)
+	err = s.db.Update(func(*bbolt.Tx) error {
+		err := bbolt.Compact(out, s.db, 64<<20)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = s.packs.copyTo(packDir(dst))
+		}
+		return err
+	})
 	if err != nil {
 		os.Remove(dst)
+		os.RemoveAll(packDir(dst))
 		return fmt.Errorf("compact store to %s: %w", dst, err)
 	}
 	return nil
