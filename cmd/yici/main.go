@@ -6,6 +6,7 @@
 //	                kiosk, desk and a device panel
 //	yici catalog    check, search and resolve a service-item catalogue
 //	yici probe      find and test the hall's devices (for hall IT staff)
+//	yici store      the kiosk's local store: status, log, compact (hall IT)
 //
 // Run "yici CMD -h" for each command's flags.
 package main
@@ -31,6 +32,8 @@ func main() {
 		err = demoMain(os.Args[2:])
 	case "probe":
 		os.Exit(probeMain(os.Args[2:]))
+	case "store":
+		err = storeMain(os.Args[2:], os.Stdout)
 	case "catalog":
 		os.Exit(catalogcli.Main(os.Args[2:], os.Stdout, os.Stderr))
 	default:
@@ -43,6 +46,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|demo|catalog|probe [flags]   (yici CMD -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|demo|catalog|probe|store [flags]   (yici CMD -h for flags)")
 	os.Exit(2)
 }

@@ -178,8 +178,12 @@ func dropManifestEntry(tx *bbolt.Tx, caseID string) error {
 	return nil
 }
 
-// Purge removes the sent cases whose retention has run out by now and
-// returns how many it removed.
+// LogRetention is how long the store's log keeps an entry. The log holds
+// no personal data; the limit only keeps the file from growing for years.
+const LogRetention = 180 * 24 * time.Hour
+
+// Purge removes the sent cases whose retention has run out by now, and log
+// entries older than LogRetention, and returns how many cases it removed.
 func (s *Store) Purge(now time.Time) (int, error) {
 	keep, err := s.Retention()
 	if err != nil {
@@ -211,10 +215,29 @@ func (s *Store) Purge(now time.Time) (int, error) {
 			}
 		}
 		n = len(expired)
-		return nil
+		return pruneLog(tx, now.Add(-LogRetention))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("purge sent cases: %w", err)
 	}
 	return n, nil
+}
+
+// pruneLog deletes the log entries from before cutoff: the oldest first,
+// so it stops at the first one to keep.
+func pruneLog(tx *bbolt.Tx, cutoff time.Time) error {
+	c := tx.Bucket(bucketEvents).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.First() {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("decode log entry %x: %w", k, err)
+		}
+		if !e.Time.Before(cutoff) {
+			return nil
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -294,10 +294,52 @@ func syncDir(dir string) error {
 }
 
 // Compact writes a compacted copy of the store to dst, which must not exist,
-// with a copy of its packs beside it. The copy is sealed under the same
-// key. For hall IT: bbolt files never shrink on their own after cases are
-// purged (packs do).
-func (s *Store) Compact(dst string) error {
+// with a copy of its packs beside it: a copy hall IT can carry away, sealed
+// under the same key. To shrink the store itself, use CompactFile.
+func (s *Store) Compact(dst string) error { return s.compact(dst, true) }
+
+// CompactFile shrinks the bbolt file of the store at path, which must not
+// be open anywhere (bbolt files never shrink on their own after cases are
+// purged; packs do). It writes a compacted copy beside it and renames it
+// over the file, so a crash leaves the old file or the new one, and
+// returns the file's size before and after. The packs are left as they
+// are: the copy names the same places in them.
+func CompactFile(path string, key []byte) (before, after int64, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact store: %w", err)
+	}
+	s, err := Open(path, key)
+	if err != nil {
+		return 0, 0, err
+	}
+	tmp := path + ".compact"
+	os.Remove(tmp) // left by an earlier compaction that crashed
+	err = s.compact(tmp, false)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncFile(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("compact store %s: %w", path, err)
+	}
+	nst, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	return st.Size(), nst.Size(), nil
+}
+
+func (s *Store) compact(dst string, withPacks bool) error {
 	for _, p := range []string{dst, packDir(dst)} {
 		if _, err := os.Stat(p); err == nil {
 			return fmt.Errorf("compact store to %s: %s exists", dst, p)
@@ -316,15 +358,29 @@ func (s *Store) Compact(dst string) error {
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
-		if err == nil {
+		if err == nil && withPacks {
 			err = s.packs.copyTo(packDir(dst))
 		}
 		return err
 	})
 	if err != nil {
 		os.Remove(dst)
-		os.RemoveAll(packDir(dst))
+		if withPacks {
+			os.RemoveAll(packDir(dst))
+		}
 		return fmt.Errorf("compact store to %s: %w", dst, err)
 	}
 	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

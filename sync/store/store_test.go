@@ -123,6 +123,19 @@ func TestCaptureSubmitAck(t *testing.T) {
 	if got := strings.Join(kinds, ","); got != "submitted,sent,purged" {
 		t.Errorf("events %s", got)
 	}
+	// The log itself is kept for LogRetention.
+	if _, err := s.Purge(time.Now().Add(LogRetention - time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := s.Events(0, 10); len(evs) != 3 {
+		t.Errorf("log before its retention ran out: %d entries, want 3", len(evs))
+	}
+	if _, err := s.Purge(time.Now().Add(LogRetention + time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := s.Events(0, 10); len(evs) != 0 {
+		t.Errorf("log after its retention ran out: %+v", evs)
+	}
 }
 
 func TestCaptureRefusals(t *testing.T) {
