@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"image/png"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -20,14 +19,13 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"yici/assets"
 	"yici/drivers/docscan"
 	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
 	"yici/drivers/printer"
+	"yici/drivers/printer/printtest"
 	"yici/drivers/serialport"
 	"yici/drivers/sim"
 	"yici/sync/catalog"
@@ -165,23 +163,6 @@ func waitScreen(t *testing.T, k *Kiosk, want string) {
 	t.Fatalf("screen is %s, want %s", k.Screen(), want)
 }
 
-func decodeQR(t *testing.T, pngBytes []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(pngBytes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		t.Fatalf("no QR code in the printed receipt: %v", err)
-	}
-	return res.GetText()
-}
-
 // TestVisitEndToEnd walks the skeleton's slice: the card is read over a
 // serial port, the greeting is masked, a material is scanned into the
 // encrypted store, the receipt's QR decodes from the printed picture, and
@@ -255,7 +236,7 @@ func TestVisitEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := decodeQR(t, pic), "https://yici.example/q/"+caseID; got != want {
+	if got, want := printtest.MustQRFromPNG(t, pic), "https://yici.example/q/"+caseID; got != want {
 		t.Errorf("receipt QR %q, want %q", got, want)
 	}
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -12,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
-
+	"yici/drivers/printer/printtest"
 	"yici/drivers/serialport"
 	"yici/drivers/sim"
 )
@@ -142,7 +139,7 @@ func TestPrintReceiptThroughSim(t *testing.T) {
 			if w := img.Bounds().Dx(); w != 576 {
 				t.Errorf("paper %d dots wide, want 576", w)
 			}
-			if got := decodeQR(t, img); got != data.QR {
+			if got := printtest.MustQR(t, img); got != data.QR {
 				t.Errorf("QR in PNG reads %q, want %q", got, data.QR)
 			}
 			if dir := os.Getenv("YICI_SCREENS"); dir != "" && !asImage {
@@ -152,19 +149,6 @@ func TestPrintReceiptThroughSim(t *testing.T) {
 			}
 		})
 	}
-}
-
-func decodeQR(t *testing.T, img image.Image) string {
-	t.Helper()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		t.Fatalf("no QR code found in the receipt image: %v", err)
-	}
-	return res.GetText()
 }
 
 // A fault seen before the job refuses it with what the clerk must do, and

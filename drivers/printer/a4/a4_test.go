@@ -14,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
-
 	"yici/drivers/printer/a4"
+	"yici/drivers/printer/printtest"
 )
 
 // An invented applicant: 张三, ID 21020219880504123X, masked as the
@@ -130,23 +128,6 @@ func inked(img image.Image) float64 {
 	return float64(dark) / float64(r.Dx()*r.Dy())
 }
 
-func decodeQR(t *testing.T, pngBytes []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(pngBytes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		t.Fatalf("no QR code on the rendered page: %v", err)
-	}
-	return res.GetText()
-}
-
 // squash removes the spacing pdftotext puts between CJK glyphs and at
 // line ends, so that tests look for words, not layout.
 func squash(s string) string {
@@ -207,7 +188,7 @@ func TestDocuments(t *testing.T) {
 			}
 			shot := "a4-" + strings.ReplaceAll(tt.name, " ", "-") + ".png"
 			png := render(t, path, 1, 150, 0.005, shot)
-			if got := decodeQR(t, png); got != header.QR {
+			if got := printtest.MustQRFromPNG(t, png); got != header.QR {
 				t.Errorf("QR code reads %q, want %q", got, header.QR)
 			}
 		})
