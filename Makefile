@@ -53,7 +53,8 @@ test: deps
 bench: deps
 	go test -run '^$$' -bench . -benchtime 1s ./drivers/...
 	go test -run '^$$' -bench . -benchtime 3x ./sync/catalog/search
-	go test -run '^$$' -bench . -benchtime 10x ./sync/store ./sync/uploader
+	go test -run '^$$' -bench . -benchtime 300x ./sync/store
+	go test -run '^$$' -bench . -benchtime 10x ./sync/uploader
 
 # The crash test at length: 1,000 SIGKILL rounds (make test runs 50).
 soak: deps
