@@ -108,12 +108,12 @@ func (s *Store) Capture(caseID string, m wire.MaterialRef, data []byte) (string,
 	if m.Code == "" || m.Exempt {
 		return "", fmt.Errorf("capture into case %s: material needs a code and must not be exempt (code %q, exempt %v)", caseID, m.Code, m.Exempt)
 	}
-	if err := s.checkDisk(s.c.sealedLen(len(data))); err != nil {
+	if err := s.checkDisk(s.c.SealedLen(len(data))); err != nil {
 		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	loc, err := s.packs.reserve(s.c.sealedLen(len(data)))
+	loc, err := s.packs.reserve(s.c.SealedLen(len(data)))
 	if err != nil {
 		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
 	}
@@ -199,7 +199,7 @@ func diskFull(err error) error {
 // writePacked seals data for loc and writes it there. Call with writeMu
 // held: it seals into the store's one buffer.
 func (s *Store) writePacked(loc blobLoc, data []byte) error {
-	sealed, err := s.c.sealTo(s.sealBuf, data, loc.ad())
+	sealed, err := s.c.SealTo(s.sealBuf, data, loc.ad())
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ func (s *Store) getCase(tx *bbolt.Tx, id string) (caseRecord, wire.Manifest, err
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return rec, m, fmt.Errorf("decode case %s: %w", id, err)
 	}
-	plain, err := s.c.open(rec.Manifest, recordAD(bucketCases, id))
+	plain, err := s.c.Open(rec.Manifest, recordAD(bucketCases, id))
 	if err != nil {
 		return rec, m, err
 	}
@@ -337,7 +337,7 @@ func (s *Store) putCase(tx *bbolt.Tx, m wire.Manifest, rec caseRecord) error {
 	if err != nil {
 		return err
 	}
-	if rec.Manifest, err = s.c.seal(plain, recordAD(bucketCases, m.ID)); err != nil {
+	if rec.Manifest, err = s.c.Seal(plain, recordAD(bucketCases, m.ID)); err != nil {
 		return err
 	}
 	v, err := json.Marshal(rec)

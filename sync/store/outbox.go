@@ -79,7 +79,7 @@ func (s *Store) openPacked(hash string, loc blobLoc) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", hash, err)
 	}
-	plain, err := s.c.open(sealed, loc.ad())
+	plain, err := s.c.Open(sealed, loc.ad())
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", hash, err)
 	}

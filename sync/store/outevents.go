@@ -40,7 +40,7 @@ func (s *Store) QueueEvent(e wire.Event, data []byte) error {
 	if data != nil {
 		sum := sha256.Sum256(data)
 		e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
-		if err := s.checkDisk(s.c.sealedLen(len(data))); err != nil {
+		if err := s.checkDisk(s.c.SealedLen(len(data))); err != nil {
 			return fmt.Errorf("queue event %s: %w", e.ID, err)
 		}
 	}
@@ -59,7 +59,7 @@ func (s *Store) QueueEvent(e wire.Event, data []byte) error {
 	if data != nil {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
-		if loc, err = s.packs.reserve(s.c.sealedLen(len(data))); err == nil {
+		if loc, err = s.packs.reserve(s.c.SealedLen(len(data))); err == nil {
 			err = s.writePacked(loc, data)
 		}
 		if err != nil {
@@ -85,7 +85,7 @@ func (s *Store) QueueEvent(e wire.Event, data []byte) error {
 			}
 			return nil
 		}
-		sealed, err := s.c.seal(plain, recordAD(bucketOutEv, e.ID))
+		sealed, err := s.c.Seal(plain, recordAD(bucketOutEv, e.ID))
 		if err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (s *Store) decodeOutEvent(id string, v []byte) (outEventRecord, wire.Event,
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return rec, e, fmt.Errorf("decode queued event %s: %w", id, err)
 	}
-	plain, err := s.c.open(rec.Event, recordAD(bucketOutEv, id))
+	plain, err := s.c.Open(rec.Event, recordAD(bucketOutEv, id))
 	if err != nil {
 		return rec, e, err
 	}

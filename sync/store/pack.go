@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"yici/sync/seal"
 )
 
 // Sealed blobs live in pack files beside the bbolt file, not in it. Inside
@@ -152,7 +154,7 @@ func (p *packs) create(n uint32) error {
 	}
 	// The new name must survive a crash as surely as the bytes appended
 	// to it, whose fdatasync does not cover the directory.
-	if err := syncDir(p.dir); err != nil {
+	if err := seal.SyncDir(p.dir); err != nil {
 		f.Close()
 		return fmt.Errorf("create pack: %w", err)
 	}
@@ -332,7 +334,7 @@ func (p *packs) copyTo(dir string) error {
 			return err
 		}
 	}
-	return syncDir(dir)
+	return seal.SyncDir(dir)
 }
 
 // close closes the packs once the blobs already released are punched.

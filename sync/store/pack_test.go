@@ -278,7 +278,7 @@ func TestMigrateBlobsIntoPacks(t *testing.T) {
 	pages := [][]byte{[]byte("old page one"), []byte("old page two")}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for _, p := range pages {
-			sealed, err := s.c.seal(p, recordAD(bucketBlobs, sum(p)))
+			sealed, err := s.c.Seal(p, recordAD(bucketBlobs, sum(p)))
 			if err != nil {
 				return err
 			}

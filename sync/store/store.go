@@ -14,7 +14,6 @@
 package store
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,10 +24,12 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"yici/sync/seal"
 )
 
 // KeySize is the length of the store key in bytes (AES-256).
-const KeySize = 32
+const KeySize = seal.KeySize
 
 var (
 	// ErrDiskFull is wrapped by a Capture refused for lack of disk space.
@@ -87,11 +88,11 @@ var migrations = []func(s *Store, tx *bbolt.Tx) error{
 		var keys [][]byte
 		var locs []blobLoc
 		err := blobs.ForEach(func(k, v []byte) error {
-			plain, err := s.c.open(v, recordAD(bucketBlobs, string(k)))
+			plain, err := s.c.Open(v, recordAD(bucketBlobs, string(k)))
 			if err != nil {
 				return err
 			}
-			loc, err := s.packs.reserve(s.c.sealedLen(len(plain)))
+			loc, err := s.packs.reserve(s.c.SealedLen(len(plain)))
 			if err == nil {
 				err = s.writePacked(loc, plain)
 			}
@@ -114,7 +115,7 @@ var migrations = []func(s *Store, tx *bbolt.Tx) error{
 type Store struct {
 	db    *bbolt.DB
 	packs *packs
-	c     sealer
+	c     seal.Sealer
 	index []byte // HMAC key naming personal records without their content
 	path  string // of the bbolt file
 	dir   string // where the file lives, for the free-space check
@@ -130,7 +131,7 @@ type Store struct {
 // A key other than the one the store was created with fails with an error
 // wrapping ErrWrongKey; nothing is changed then.
 func Open(path string, key []byte) (*Store, error) {
-	c, err := newSealer(key)
+	c, err := seal.New(key)
 	if err != nil {
 		return nil, err
 	}
@@ -166,12 +167,12 @@ func (s *Store) prepare(tx *bbolt.Tx) error {
 		return err
 	}
 	if check := meta.Get(metaKeyCheck); check != nil {
-		if _, err := s.c.open(check, metaKeyCheck); err != nil {
+		if _, err := s.c.Open(check, metaKeyCheck); err != nil {
 			return fmt.Errorf("%w: the key does not open this store, so its %d stored materials cannot be decrypted; restore the key file it was created with",
 				ErrWrongKey, countKeys(tx, bucketBlobs))
 		}
 	} else {
-		sealed, err := s.c.seal([]byte(keyCheckText), metaKeyCheck)
+		sealed, err := s.c.Seal([]byte(keyCheckText), metaKeyCheck)
 		if err != nil {
 			return err
 		}
@@ -205,45 +206,11 @@ func countKeys(tx *bbolt.Tx, bucket []byte) int {
 // Close closes the store.
 func (s *Store) Close() error { return errors.Join(s.db.Close(), s.packs.close()) }
 
-// LoadOrCreateKey reads the key file at path, or creates it (mode 0600) with
-// a fresh random key when it does not exist. Use OpenWithKeyFile where a
+// LoadOrCreateKey reads the key file at path, or creates it (mode 0600)
+// with a fresh random key when it does not exist. Use OpenWithKeyFile where a
 // store may already exist: a key made afresh for it would fail with
 // ErrWrongKey, and OpenWithKeyFile says more plainly what is wrong.
-func LoadOrCreateKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err == nil {
-		if len(key) != KeySize {
-			return nil, fmt.Errorf("key file %s holds %d bytes, want %d", path, len(key), KeySize)
-		}
-		return key, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read key file: %w", err)
-	}
-	key = make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("make key: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create key file: %w", err)
-	}
-	_, err = f.Write(key)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, fmt.Errorf("write key file %s: %w", path, err)
-	}
-	return key, nil
-}
+func LoadOrCreateKey(path string) ([]byte, error) { return seal.LoadOrCreateKey(path) }
 
 // OpenWithKeyFile opens the store at dbPath with the key in keyPath. The key
 // file is created only when the store holds nothing yet: a missing key file
@@ -284,15 +251,6 @@ func countStored(path string) (materials, cases int, err error) {
 	return materials, cases, err
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // Compact writes a compacted copy of the store to dst, which must not exist,
 // with a copy of its packs beside it: a copy hall IT can carry away, sealed
 // under the same key. To shrink the store itself, use CompactFile.
@@ -326,7 +284,7 @@ func CompactFile(path string, key []byte) (before, after int64, err error) {
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(path))
+		err = seal.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -383,4 +341,9 @@ func syncFile(path string) error {
 		err = cerr
 	}
 	return err
+}
+
+// recordAD is the additional data binding a sealed value to where it lives.
+func recordAD(bucket []byte, key string) []byte {
+	return append(append(append([]byte{}, bucket...), '/'), key...)
 }

@@ -41,7 +41,7 @@ func (s *Store) PutVault(idNumber string, a wire.VaultAnswer) error {
 	if err != nil {
 		return err
 	}
-	sealed, err := s.c.seal(plain, recordAD(bucketVault, key))
+	sealed, err := s.c.Seal(plain, recordAD(bucketVault, key))
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (s *Store) Vault(idNumber string) (wire.VaultAnswer, time.Time, error) {
 		if v == nil {
 			return fmt.Errorf("vault answer: %w", ErrNotFound)
 		}
-		plain, err := s.c.open(v, recordAD(bucketVault, key))
+		plain, err := s.c.Open(v, recordAD(bucketVault, key))
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Store) PurgeVault(now time.Time, maxAge time.Duration) (int, error) {
 		b := tx.Bucket(bucketVault)
 		var old [][]byte
 		err := b.ForEach(func(k, v []byte) error {
-			plain, err := s.c.open(v, recordAD(bucketVault, string(k)))
+			plain, err := s.c.Open(v, recordAD(bucketVault, string(k)))
 			if err != nil {
 				return err
 			}
