@@ -3,8 +3,11 @@ package platform
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,11 +16,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
 
+	"yici/sync/seal"
 	"yici/sync/wire"
 )
 
@@ -37,9 +42,11 @@ import (
 // starts that blob again.
 type BoltStorage struct {
 	db      *bbolt.DB
-	blobs   string // blobs/ab/abcdef…, fanned out by the first two hex digits
-	tmp     string // where blobs are written before they are renamed in place
-	partial string // tmp/uploads: the open uploads
+	c       seal.Sealer // what names or describes a person is sealed at rest
+	index   []byte      // HMAC key naming vault entries without their licence numbers
+	blobs   string      // blobs/ab/abcdef…, fanned out by the first two hex digits
+	tmp     string      // where blobs are written before they are renamed in place
+	partial string      // tmp/uploads: the open uploads
 	now     func() time.Time
 
 	mu       sync.Mutex
@@ -65,36 +72,86 @@ var (
 	bucketTerminals = []byte("terminals") // name → Terminal JSON
 	bucketTokens    = []byte("tokens")    // token hash → name
 	bucketMeta      = []byte("meta")      // secret name → bytes
-	bucketVault     = []byte("vault")     // applicant → bucket of ref → VaultEntry JSON
+	bucketVault     = []byte("vault")     // applicant → bucket of refKey(ref) → sealed VaultEntry JSON
 	bucketEvents    = []byte("events")    // id → eventJSON
 	bucketCaseEv    = []byte("case_events")
 	bucketCatalog   = []byte("catalog") // 8-byte revision → compact JSON
 
 	metaApplicantSecret = []byte("applicant_secret")
+	metaKeyCheck        = []byte("keycheck")
 )
 
+// keyCheckText is sealed under the key when the storage is created;
+// opening it proves a later key is the same one.
+const keyCheckText = "yici platform key check"
+
+// The values of cases, events and vault entries are sealed (AES-256-GCM,
+// bucket and key as additional data): manifests name applicants, events
+// may quote them, vault entries describe their papers. Bookkeeping stays
+// readable.
 type eventJSON struct {
-	ReceivedAt time.Time       `json:"received_at"`
-	Event      json.RawMessage `json:"event"`
+	ReceivedAt time.Time `json:"received_at"`
+	Event      []byte    `json:"event"` // sealed canonical JSON of wire.Event
 }
 
 type caseJSON struct {
-	Seq        uint64          `json:"seq"`
-	ReceivedAt time.Time       `json:"received_at"`
-	Manifest   json.RawMessage `json:"manifest"`
+	Seq        uint64    `json:"seq"`
+	ReceivedAt time.Time `json:"received_at"`
+	Manifest   []byte    `json:"manifest"` // sealed canonical JSON of wire.Manifest
 }
 
-// OpenBolt opens or creates the storage in dir: dir/platform.db and
-// dir/blobs/. Blobs a crash left unsynced in tmp/ are removed; open
-// resumable uploads are taken up again unless expired.
+// indexKey derives from the storage key the HMAC key of refKey.
+func indexKey(key []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("yici platform index v1"))
+	return mac.Sum(nil)
+}
+
+// refKey names a vault entry in the bbolt file: a ref holds a licence
+// number, which is the applicant's, so it is only inside the sealed value.
+func (s *BoltStorage) refKey(ref string) []byte {
+	mac := hmac.New(sha256.New, s.index)
+	mac.Write([]byte(ref))
+	return []byte(hex.EncodeToString(mac.Sum(nil)[:16]))
+}
+
+func recordAD(bucket []byte, key ...string) []byte {
+	ad := append([]byte{}, bucket...)
+	for _, k := range key {
+		ad = append(append(ad, '/'), k...)
+	}
+	return ad
+}
+
+// OpenBolt opens or creates the storage in dir: dir/platform.db, dir/blobs/
+// and the key all personal data is sealed under, dir/platform.key (made
+// with the storage, readable only by its owner; keep it with the data).
+// Blobs a crash left unsynced in tmp/ are removed; open resumable uploads
+// are taken up again unless expired.
 func OpenBolt(dir string) (*BoltStorage, error) {
+	path, keyPath := filepath.Join(dir, "platform.db"), filepath.Join(dir, "platform.key")
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(path); err == nil {
+			return nil, fmt.Errorf("open platform storage: %s is missing beside %s, so the data cannot be decrypted; restore the key file (or move a directory from a version that did not encrypt away)", keyPath, path)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open platform storage: %w", err)
+	}
+	key, err := seal.LoadOrCreateKey(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("open platform storage: %w", err)
+	}
+	c, err := seal.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("open platform storage: %w", err)
+	}
 	tmp := filepath.Join(dir, "blobs", "tmp")
-	s := &BoltStorage{blobs: filepath.Join(dir, "blobs"), tmp: tmp, partial: filepath.Join(tmp, "uploads"),
+	s := &BoltStorage{c: c, index: indexKey(key), blobs: filepath.Join(dir, "blobs"), tmp: tmp, partial: filepath.Join(tmp, "uploads"),
 		now: time.Now, staged: map[string]stagedBlob{}, uploads: map[string]*upload{}}
 	if err := s.clearTmp(); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "platform.db")
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open platform storage %s: %w", path, err)
@@ -106,7 +163,18 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 				return err
 			}
 		}
-		return nil
+		meta := tx.Bucket(bucketMeta)
+		if check := meta.Get(metaKeyCheck); check != nil {
+			if _, err := c.Open(check, metaKeyCheck); err != nil {
+				return fmt.Errorf("%s does not open this storage (it was made with another key); restore the key file it was made with", keyPath)
+			}
+			return nil
+		}
+		sealed, err := c.Seal([]byte(keyCheckText), metaKeyCheck)
+		if err != nil {
+			return err
+		}
+		return meta.Put(metaKeyCheck, sealed)
 	})
 	if err != nil {
 		db.Close()
@@ -309,7 +377,7 @@ func (s *BoltStorage) PutCase(_ context.Context, c Case) (bool, error) {
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		cases := tx.Bucket(bucketCases)
 		if v := cases.Get([]byte(c.Manifest.ID)); v != nil {
-			old, err := decodeCase(v)
+			old, err := s.decodeCase(c.Manifest.ID, v)
 			if err != nil {
 				return err
 			}
@@ -323,7 +391,11 @@ func (s *BoltStorage) PutCase(_ context.Context, c Case) (bool, error) {
 		if err != nil {
 			return err
 		}
-		v, err := json.Marshal(caseJSON{Seq: seq, ReceivedAt: c.ReceivedAt, Manifest: canonical(c.Manifest)})
+		sealed, err := s.c.Seal(canonical(c.Manifest), recordAD(bucketCases, c.Manifest.ID))
+		if err != nil {
+			return err
+		}
+		v, err := json.Marshal(caseJSON{Seq: seq, ReceivedAt: c.ReceivedAt, Manifest: sealed})
 		if err != nil {
 			return err
 		}
@@ -336,14 +408,18 @@ func (s *BoltStorage) PutCase(_ context.Context, c Case) (bool, error) {
 	return stored, err
 }
 
-func decodeCase(v []byte) (Case, error) {
+func (s *BoltStorage) decodeCase(id string, v []byte) (Case, error) {
 	var cj caseJSON
 	var c Case
 	if err := json.Unmarshal(v, &cj); err != nil {
-		return c, fmt.Errorf("decode stored case: %w", err)
+		return c, fmt.Errorf("decode stored case %s: %w", id, err)
 	}
-	if err := json.Unmarshal(cj.Manifest, &c.Manifest); err != nil {
-		return c, fmt.Errorf("decode stored manifest: %w", err)
+	plain, err := s.c.Open(cj.Manifest, recordAD(bucketCases, id))
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(plain, &c.Manifest); err != nil {
+		return c, fmt.Errorf("decode stored manifest %s: %w", id, err)
 	}
 	c.ReceivedAt = cj.ReceivedAt
 	return c, nil
@@ -358,7 +434,7 @@ func (s *BoltStorage) GetCase(_ context.Context, id string) (Case, error) {
 			return fmt.Errorf("case %s: %w", id, ErrNotFound)
 		}
 		var err error
-		c, err = decodeCase(v)
+		c, err = s.decodeCase(id, v)
 		return err
 	})
 	return c, err
@@ -371,7 +447,7 @@ func (s *BoltStorage) ListCases(_ context.Context, limit int) ([]Case, error) {
 		cases := tx.Bucket(bucketCases)
 		cur := tx.Bucket(bucketReceived).Cursor()
 		for k, id := cur.Last(); k != nil && len(out) < limit; k, id = cur.Prev() {
-			c, err := decodeCase(cases.Get(id))
+			c, err := s.decodeCase(string(id), cases.Get(id))
 			if err != nil {
 				return err
 			}
@@ -476,11 +552,16 @@ func (s *BoltStorage) PutVaultEntries(_ context.Context, applicant string, entri
 			return fmt.Errorf("vault of %s: %w", applicant, err)
 		}
 		for _, e := range entries {
-			v, err := json.Marshal(e)
+			plain, err := json.Marshal(e)
 			if err != nil {
 				return err
 			}
-			if err := b.Put([]byte(e.Ref), v); err != nil {
+			k := s.refKey(e.Ref)
+			v, err := s.c.Seal(plain, recordAD(bucketVault, applicant, string(k)))
+			if err != nil {
+				return err
+			}
+			if err := b.Put(k, v); err != nil {
 				return fmt.Errorf("vault entry %s of %s: %w", e.Ref, applicant, err)
 			}
 		}
@@ -498,13 +579,18 @@ func (s *BoltStorage) VaultEntries(_ context.Context, applicant string) ([]wire.
 		}
 		return b.ForEach(func(k, v []byte) error {
 			var e wire.VaultEntry
-			if err := json.Unmarshal(v, &e); err != nil {
+			plain, err := s.c.Open(v, recordAD(bucketVault, applicant, string(k)))
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(plain, &e); err != nil {
 				return fmt.Errorf("decode vault entry %s of %s: %w", k, applicant, err)
 			}
 			out = append(out, e)
 			return nil
 		})
 	})
+	slices.SortFunc(out, func(a, b wire.VaultEntry) int { return strings.Compare(a.Ref, b.Ref) })
 	return out, err
 }
 
@@ -514,7 +600,7 @@ func (s *BoltStorage) PutEvent(_ context.Context, e wire.Event, receivedAt time.
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		events := tx.Bucket(bucketEvents)
 		if v := events.Get([]byte(e.ID)); v != nil {
-			old, err := decodeEvent(v)
+			old, err := s.decodeEvent(e.ID, v)
 			if err != nil {
 				return err
 			}
@@ -523,7 +609,11 @@ func (s *BoltStorage) PutEvent(_ context.Context, e wire.Event, receivedAt time.
 			}
 			return nil
 		}
-		v, err := json.Marshal(eventJSON{ReceivedAt: receivedAt, Event: canonicalEvent(e)})
+		sealed, err := s.c.Seal(canonicalEvent(e), recordAD(bucketEvents, e.ID))
+		if err != nil {
+			return err
+		}
+		v, err := json.Marshal(eventJSON{ReceivedAt: receivedAt, Event: sealed})
 		if err != nil {
 			return err
 		}
@@ -544,14 +634,18 @@ func (s *BoltStorage) PutEvent(_ context.Context, e wire.Event, receivedAt time.
 	return stored, err
 }
 
-func decodeEvent(v []byte) (wire.Event, error) {
+func (s *BoltStorage) decodeEvent(id string, v []byte) (wire.Event, error) {
 	var ej eventJSON
 	var e wire.Event
 	if err := json.Unmarshal(v, &ej); err != nil {
-		return e, fmt.Errorf("decode stored event: %w", err)
+		return e, fmt.Errorf("decode stored event %s: %w", id, err)
 	}
-	if err := json.Unmarshal(ej.Event, &e); err != nil {
-		return e, fmt.Errorf("decode stored event: %w", err)
+	plain, err := s.c.Open(ej.Event, recordAD(bucketEvents, id))
+	if err != nil {
+		return e, err
+	}
+	if err := json.Unmarshal(plain, &e); err != nil {
+		return e, fmt.Errorf("decode stored event %s: %w", id, err)
 	}
 	return e, nil
 }
@@ -564,7 +658,7 @@ func (s *BoltStorage) CaseEvents(_ context.Context, caseID string) ([]wire.Event
 		prefix := append([]byte(caseID), 0)
 		c := tx.Bucket(bucketCaseEv).Cursor()
 		for k, id := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
-			e, err := decodeEvent(events.Get(id))
+			e, err := s.decodeEvent(string(id), events.Get(id))
 			if err != nil {
 				return err
 			}
