@@ -160,7 +160,9 @@ func waitScreen(t *testing.T, k *Kiosk, want string) {
 			return
 		}
 	}
-	t.Fatalf("screen is %s, want %s", k.Screen(), want)
+	var msg string
+	fyne.DoAndWait(func() { msg = k.message.Text })
+	t.Fatalf("screen is %s, want %s; message: %q", k.Screen(), want, msg)
 }
 
 // TestVisitEndToEnd walks the skeleton's slice: the card is read over a
@@ -192,15 +194,14 @@ func TestVisitEndToEnd(t *testing.T) {
 		t.Error("居民户口簿 is on file as a licence but not marked 免提交")
 	}
 	test.Tap(button(t, h.k.matList, "扫描"))
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		var done bool
-		fyne.DoAndWait(func() { done = h.k.sess.captured["M-ID-OLD"] })
-		if done {
-			break
-		}
+	// The capture's result and the screen's refresh arrive together on the
+	// UI thread; the test driver runs that inline, so wait for both.
+	ready := false
+	for deadline := time.Now().Add(10 * time.Second); !ready && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		fyne.DoAndWait(func() { ready = h.k.sess.captured["M-ID-OLD"] && !h.k.submitBtn.Disabled() })
 	}
-	if !h.k.sess.captured["M-ID-OLD"] {
-		t.Fatalf("first material not captured; message: %q", h.k.message.Text)
+	if !ready {
+		t.Fatalf("first material not captured, or submit not enabled; message: %q", h.k.message.Text)
 	}
 	caseID := h.k.sess.caseID
 	test.Tap(h.k.submitBtn)
