@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -35,11 +36,15 @@ import (
 // the transfer of the next blobs. A crash forgets the blobs still in tmp/
 // (OpenBolt clears it): a blob under blobs/ is always whole and durable.
 //
+// Blob files hold sealed streams (sync/seal; the stream's additional data
+// is "blob/" and the hash): what a citizen handed in is never on the disk
+// in the clear, and a damaged file fails to read rather than reads wrong.
+//
 // A resumable upload grows in tmp/uploads/<sha256>.<length>.part, a name
 // that says all there is to know, so an upload outlives a restart: its
-// offset is the file's size. Its bytes are not fsynced; a crash that loses
-// or garbles some is caught by the hash check at the end, and the sender
-// starts that blob again.
+// offset is the plaintext in the file's whole records. Its bytes are not
+// fsynced; a crash that loses or garbles some is cut off at the last whole
+// record, and the hash check at the end catches the rest.
 type BoltStorage struct {
 	db      *bbolt.DB
 	c       seal.Sealer // what names or describes a person is sealed at rest
@@ -206,14 +211,21 @@ func (s *BoltStorage) HasBlob(_ context.Context, sha256 string) (bool, error) {
 	return err == nil, err
 }
 
-// PutBlob implements Storage: the bytes go to a temporary file whose
-// write-back starts at once; SyncBlobs finishes the job.
+// blobAD is the additional data a blob's sealed stream is bound to.
+func blobAD(sha256 string) []byte { return []byte("blob/" + sha256) }
+
+// PutBlob implements Storage: the bytes are sealed into a temporary file
+// whose write-back starts at once; SyncBlobs finishes the job.
 func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) error {
 	f, err := os.CreateTemp(s.tmp, sha256+".*")
 	if err != nil {
 		return fmt.Errorf("store blob %s: %w", sha256, err)
 	}
-	_, err = io.Copy(f, r)
+	w := s.c.NewWriter(f, blobAD(sha256))
+	_, err = io.Copy(w, r)
+	if err == nil {
+		err = w.Close()
+	}
 	if err == nil {
 		startWriteback(f)
 	}
@@ -353,14 +365,15 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// OpenBlob implements Storage.
+// OpenBlob implements Storage. The reader fails, rather than ends, where
+// the file is damaged.
 func (s *BoltStorage) OpenBlob(_ context.Context, sha256 string) (io.ReadCloser, error) {
 	s.mu.Lock()
 	b, staged := s.staged[sha256]
 	s.mu.Unlock()
 	if staged {
 		if f, err := os.Open(b.path); err == nil {
-			return f, nil
+			return s.openSealed(f, sha256), nil
 		}
 		// Synced and moved meanwhile: it is in place now.
 	}
@@ -368,7 +381,19 @@ func (s *BoltStorage) OpenBlob(_ context.Context, sha256 string) (io.ReadCloser,
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s: %w", sha256, ErrNotFound)
 	}
-	return f, err
+	if err != nil {
+		return nil, err
+	}
+	return s.openSealed(f, sha256), nil
+}
+
+type sealedFile struct {
+	*seal.Reader
+	io.Closer
+}
+
+func (s *BoltStorage) openSealed(f *os.File, sha256 string) io.ReadCloser {
+	return sealedFile{s.c.NewReader(bufio.NewReaderSize(f, 128<<10), blobAD(sha256)), f}
 }
 
 // PutCase implements Storage.

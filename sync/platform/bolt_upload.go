@@ -1,9 +1,11 @@
 package platform
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"yici/sync/seal"
 	"yici/sync/wire"
 )
 
@@ -22,7 +25,9 @@ const uploadMaxAge = 24 * time.Hour
 type upload struct {
 	path    string
 	length  int64
-	offset  int64
+	offset  int64     // plaintext received
+	size    int64     // of the part file's whole records
+	records uint64    // in the part file
 	touched time.Time // the last append, or the opening
 	busy    bool      // an append is under way; it alone moves offset
 }
@@ -53,15 +58,40 @@ func (s *BoltStorage) clearTmp() error {
 		p := filepath.Join(s.partial, e.Name())
 		sum, length, ok := parsePartName(e.Name())
 		info, err := e.Info()
-		if !ok || err != nil || !info.Mode().IsRegular() || info.Size() > length || now.Sub(info.ModTime()) > uploadMaxAge {
+		var u *upload
+		if ok && err == nil && info.Mode().IsRegular() && now.Sub(info.ModTime()) <= uploadMaxAge {
+			u = s.resumePart(p, sum, length, info.ModTime())
+		}
+		if u == nil {
 			if err := os.RemoveAll(p); err != nil {
 				return fmt.Errorf("drop upload %s: %w", p, err)
 			}
 			continue
 		}
-		s.uploads[sum] = &upload{path: p, length: length, offset: info.Size(), touched: info.ModTime()}
+		s.uploads[sum] = u
 	}
 	return nil
+}
+
+// resumePart reads the part file at p up to its last whole record and cuts
+// off what follows (a crash's torn write). It returns nil for a part that
+// is no good: one that does not open, or holds more than length.
+func (s *BoltStorage) resumePart(p, sum string, length int64, touched time.Time) *upload {
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	r := s.c.NewReader(bufio.NewReader(f), blobAD(sum))
+	_, err = io.Copy(io.Discard, r)
+	records, size, plain, last := r.Records()
+	if plain > length || last != (plain == length) || err != nil && !errors.Is(err, seal.ErrTruncated) {
+		return nil
+	}
+	if f.Truncate(size) != nil {
+		return nil
+	}
+	return &upload{path: p, length: length, offset: plain, size: size, records: records, touched: touched}
 }
 
 func partName(sha256 string, length int64) string {
@@ -172,12 +202,12 @@ func (s *BoltStorage) AppendUpload(_ context.Context, sha256 string, offset int6
 		return 0, err
 	}
 
-	end, werr := appendAt(u.path, offset, u.length, r)
+	end, size, records, werr := s.appendAt(u, sha256, r)
 	complete := werr == nil && end == u.length
 	s.mu.Lock()
 	// A complete upload stays busy until finishUpload is done with it, so
 	// no second append at its end finishes it twice.
-	u.offset, u.touched, u.busy = end, s.now(), complete
+	u.offset, u.size, u.records, u.touched, u.busy = end, size, records, s.now(), complete
 	s.mu.Unlock()
 	if werr != nil {
 		return end, fmt.Errorf("append to upload %s at %d: %w", sha256, offset, werr)
@@ -196,32 +226,48 @@ func (s *BoltStorage) AppendUpload(_ context.Context, sha256 string, offset int6
 	return end, nil
 }
 
-// appendAt writes r's bytes into the file at path from offset, no further
-// than length, and returns the offset reached. Bytes that did reach the
-// file before r failed are kept; an r that goes past length is undone.
-func appendAt(path string, offset, length int64, r io.Reader) (int64, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+// appendAt seals r's bytes onto u's part file, no further than u.length,
+// and returns the offset reached, the file's size and its records. Bytes
+// that did reach the file before r failed are kept; an r that goes past
+// length is undone. The record that reaches length is sealed as the last.
+// Call with u busy: its fields are the caller's until it returns.
+func (s *BoltStorage) appendAt(u *upload, sum string, r io.Reader) (int64, int64, uint64, error) {
+	f, err := os.OpenFile(u.path, os.O_WRONLY, 0)
 	if err != nil {
-		return offset, err
+		return u.offset, u.size, u.records, err
 	}
 	defer f.Close()
-	// The file may be longer than offset after a write that failed half
-	// way; what is past offset was never counted, so it goes.
-	if err := f.Truncate(offset); err != nil {
-		return offset, err
+	// The file may be longer than its whole records after a write that
+	// failed half way; what is past them was never counted, so it goes.
+	if err := f.Truncate(u.size); err != nil {
+		return u.offset, u.size, u.records, err
 	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return offset, err
+	if _, err := f.Seek(u.size, io.SeekStart); err != nil {
+		return u.offset, u.size, u.records, err
 	}
-	n, err := io.Copy(f, io.LimitReader(r, length-offset+1))
-	if err == nil && offset+n > length {
+	w := s.c.ResumeWriter(f, blobAD(sum), u.records)
+	n, err := io.Copy(w, io.LimitReader(r, u.length-u.offset+1))
+	switch {
+	case err == nil && u.offset+n > u.length:
 		err = ErrTooLong
 		n = 0
+	case u.offset+n == u.length:
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	default:
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
 	}
-	if terr := f.Truncate(offset + n); err == nil {
-		err = terr
+	if n == 0 {
+		return u.offset, u.size, u.records, errors.Join(err, f.Truncate(u.size))
 	}
-	return offset + n, err
+	size, serr := f.Seek(0, io.SeekCurrent)
+	if serr != nil {
+		return u.offset, u.size, u.records, errors.Join(err, serr, f.Truncate(u.size))
+	}
+	return u.offset + n, size, w.Records(), err
 }
 
 // finishUpload verifies the whole upload and holds it as a blob, or drops
@@ -232,7 +278,7 @@ func (s *BoltStorage) finishUpload(sum string, u *upload) error {
 		return fmt.Errorf("verify upload %s: %w", sum, err)
 	}
 	h := sha256.New()
-	_, err = io.Copy(h, f)
+	_, err = io.Copy(h, s.openSealed(f, sum))
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("verify upload %s: %w", sum, err)

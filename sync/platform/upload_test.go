@@ -342,3 +342,64 @@ func TestUploadIdleBody(t *testing.T) {
 		t.Fatalf("the retry after the cut: %d %v %q", status, e, hdr.Get(wire.HeaderUploadOffset))
 	}
 }
+
+// A crash mid-append leaves a torn record at the end of a part file: the
+// restart cuts it off and answers the offset of the whole records, from
+// which the sender goes on; a part that does not open is dropped.
+func TestUploadTornPart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	data, other := blobBytes(200_000), blobBytes(150_000)
+	st, err := OpenBolt(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{data, other} {
+		if _, _, err := st.StartUpload(ctx, sum(b), int64(len(b))); err != nil {
+			t.Fatal(err)
+		}
+		for _, piece := range [][2]int{{0, 70_000}, {70_000, 100_000}} {
+			if _, err := st.AppendUpload(ctx, sum(b), int64(piece[0]), bytes.NewReader(b[piece[0]:piece[1]])); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st.Close()
+	part := func(b []byte) string { return filepath.Join(dir, "blobs", "tmp", "uploads", partName(sum(b), int64(len(b)))) }
+	raw, err := os.ReadFile(part(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second append's record (30,000 bytes) half written, then garbage.
+	torn := append(raw[:len(raw)-20_000], bytes.Repeat([]byte{0xAB}, 5000)...)
+	if err := os.WriteFile(part(data), torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The other part under another blob's name: it does not open.
+	if err := os.Rename(part(other), filepath.Join(dir, "blobs", "tmp", "uploads", partName(sum(blobBytes(7)), 150_000))); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = OpenBolt(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, _, err := st.UploadOffset(ctx, sum(data))
+	if err != nil || got != 65536+4464 {
+		// 70,000 bytes went in as a full record of 64 KiB and one of the rest.
+		t.Fatalf("offset after a torn append: %d, %v; want %d", got, err, 65536+4464)
+	}
+	if _, err := st.AppendUpload(ctx, sum(data), got, bytes.NewReader(data[got:])); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := st.OpenBlob(ctx, sum(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if b, err := io.ReadAll(rc); err != nil || !bytes.Equal(b, data) {
+		t.Errorf("resumed blob: %d bytes, %v", len(b), err)
+	}
+	if _, _, err := st.UploadOffset(ctx, sum(blobBytes(7))); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a part sealed for another blob was taken up: %v", err)
+	}
+}
