@@ -43,7 +43,7 @@ func demoMain(args []string) error {
 	// The platform, embedded, on loopback.
 	pst, err := platform.OpenBolt(filepath.Join(*data, "platform"))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w\n(the demo's data is disposable: delete %s to start afresh)", err, *data)
 	}
 	defer pst.Close()
 	srv := platform.New(pst, platform.Options{})
