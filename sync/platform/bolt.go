@@ -306,7 +306,13 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 	var dirs []string
 	for _, m := range moves {
 		dir := filepath.Dir(s.blobPath(m.hash))
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		switch err := os.Mkdir(dir, 0o700); {
+		case err == nil:
+			// A new fan-out directory: its own name must outlast a crash.
+			if !slices.Contains(dirs, s.blobs) {
+				dirs = append(dirs, s.blobs)
+			}
+		case !errors.Is(err, fs.ErrExist):
 			return fmt.Errorf("sync blob %s: %w", m.hash, err)
 		}
 		if err := os.Rename(m.b.path, s.blobPath(m.hash)); err != nil {
