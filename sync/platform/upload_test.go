@@ -365,7 +365,9 @@ func TestUploadTornPart(t *testing.T) {
 		}
 	}
 	st.Close()
-	part := func(b []byte) string { return filepath.Join(dir, "blobs", "tmp", "uploads", partName(sum(b), int64(len(b)))) }
+	part := func(b []byte) string {
+		return filepath.Join(dir, "blobs", "tmp", "uploads", partName(sum(b), int64(len(b))))
+	}
 	raw, err := os.ReadFile(part(data))
 	if err != nil {
 		t.Fatal(err)
