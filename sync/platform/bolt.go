@@ -300,7 +300,7 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 	if len(moves) == 0 {
 		return nil
 	}
-	if err := parallel(len(moves), func(i int) error { return syncFile(moves[i].b.path) }); err != nil {
+	if err := parallel(len(moves), func(i int) error { return seal.SyncFile(moves[i].b.path) }); err != nil {
 		return fmt.Errorf("sync blobs: %w", err)
 	}
 	var dirs []string
@@ -327,7 +327,7 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 			dirs = append(dirs, dir)
 		}
 	}
-	if err := parallel(len(dirs), func(i int) error { return syncDir(dirs[i]) }); err != nil {
+	if err := parallel(len(dirs), func(i int) error { return seal.SyncDir(dirs[i]) }); err != nil {
 		return fmt.Errorf("sync blob directories: %w", err)
 	}
 	return nil
@@ -348,27 +348,6 @@ func parallel(n int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // OpenBlob implements Storage. The reader fails, rather than ends, where

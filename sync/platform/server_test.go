@@ -54,6 +54,13 @@ func newFixture(t *testing.T, opt Options) *fixture {
 
 func (f *fixture) do(method, path, token string, body io.Reader) (int, []byte) {
 	f.t.Helper()
+	code, _, b := f.send(method, path, token, nil, body)
+	return code, b
+}
+
+// send sends one request with the given headers and returns the answer.
+func (f *fixture) send(method, path, token string, hdr map[string]string, body io.Reader) (int, http.Header, []byte) {
+	f.t.Helper()
 	req, err := http.NewRequest(method, f.url+path, body)
 	if err != nil {
 		f.t.Fatal(err)
@@ -61,13 +68,16 @@ func (f *fixture) do(method, path, token string, body io.Reader) (int, []byte) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
 
 // state is what the platform holds, to show a refused request changed nothing.

@@ -20,6 +20,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"yici/sync/seal"
 )
 
 // TLS is on by default (S19: personal data is encrypted in transit). A
@@ -152,7 +154,7 @@ func ensureSelfSigned(dir, certFile, keyFile string, hosts []string) (bool, erro
 		os.Remove(keyFile)
 		return false, err
 	}
-	return true, syncDir(dir)
+	return true, seal.SyncDir(dir)
 }
 
 // writeFileSync writes data to path through a temporary file, fsynced and

@@ -21,29 +21,14 @@ import (
 // body that is not a *bytes.Reader goes chunked, without Content-Length.
 func (f *fixture) doUpload(method, path, token string, hdr map[string]string, body io.Reader) (int, http.Header, wire.Error) {
 	f.t.Helper()
-	req, err := http.NewRequest(method, f.url+path, body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, h, b := f.send(method, path, token, hdr, body)
 	var eb wire.ErrorBody
-	b, _ := io.ReadAll(resp.Body)
 	if len(b) > 0 {
 		if err := json.Unmarshal(b, &eb); err != nil {
 			f.t.Fatalf("%s %s: answer %q is not an ErrorBody: %v", method, path, b, err)
 		}
 	}
-	return resp.StatusCode, resp.Header, eb.Error
+	return code, h, eb.Error
 }
 
 // chunked hides a reader's length from http.NewRequest.

@@ -119,6 +119,19 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	return key, nil
 }
 
+// SyncFile fsyncs the file at path, so that its bytes survive a crash.
+func SyncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // SyncDir fsyncs a directory, so that names made or renamed in it survive
 // a crash.
 func SyncDir(dir string) error {

@@ -278,7 +278,7 @@ func CompactFile(path string, key []byte) (before, after int64, err error) {
 		err = cerr
 	}
 	if err == nil {
-		err = syncFile(tmp)
+		err = seal.SyncFile(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -329,18 +329,6 @@ func (s *Store) compact(dst string, withPacks bool) error {
 		return fmt.Errorf("compact store to %s: %w", dst, err)
 	}
 	return nil
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // recordAD is the additional data binding a sealed value to where it lives.
