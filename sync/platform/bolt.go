@@ -154,12 +154,18 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	tmp := filepath.Join(dir, "blobs", "tmp")
 	s := &BoltStorage{c: c, index: indexKey(key), blobs: filepath.Join(dir, "blobs"), tmp: tmp, partial: filepath.Join(tmp, "uploads"),
 		now: time.Now, staged: map[string]stagedBlob{}, uploads: map[string]*upload{}}
-	if err := s.clearTmp(); err != nil {
-		return nil, err
-	}
+	// bbolt's file lock first: a second process (enrol while serving) must
+	// fail before it touches the first one's staged blobs and uploads.
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("open platform storage %s: in use by another process (a running yici-platform serve? stop it first)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open platform storage %s: %w", path, err)
+	}
+	if err := s.clearTmp(); err != nil {
+		db.Close()
+		return nil, err
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,

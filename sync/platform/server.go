@@ -207,7 +207,15 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
 		}
 		defer f.Close()
 		w.Header().Set("Content-Type", "application/octet-stream")
-		io.Copy(w, f)
+		// Checked again on the way out: a damaged file must not pass for a
+		// whole blob, so the answer breaks off rather than ends cleanly.
+		body := &verifyingReader{r: f, h: sha256.New(), want: sum}
+		if _, err := io.Copy(w, body); err != nil {
+			if body.err != nil {
+				s.logf("platform: blob %s is damaged on disk: %v", sum, body.err)
+			}
+			panic(http.ErrAbortHandler)
+		}
 	case http.MethodPut:
 		s.putBlob(w, r, sum)
 	default:
