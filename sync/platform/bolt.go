@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,6 +60,11 @@ type BoltStorage struct {
 	uploads  map[string]*upload    // open resumable uploads by hash
 	lastTidy time.Time
 	syncMu   sync.Mutex // one SyncBlobs at a time, so a blob is moved once
+	// unsynced holds the directories that gained a name no fsync has yet
+	// made durable; under syncMu. A SyncBlobs that failed half way leaves
+	// them to the next, which must not answer for blobs it finds in place
+	// before their names are durable.
+	unsynced map[string]bool
 }
 
 type stagedBlob struct {
@@ -153,7 +159,7 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	}
 	tmp := filepath.Join(dir, "blobs", "tmp")
 	s := &BoltStorage{c: c, index: indexKey(key), blobs: filepath.Join(dir, "blobs"), tmp: tmp, partial: filepath.Join(tmp, "uploads"),
-		now: time.Now, staged: map[string]stagedBlob{}, uploads: map[string]*upload{}}
+		now: time.Now, staged: map[string]stagedBlob{}, uploads: map[string]*upload{}, unsynced: map[string]bool{}}
 	// bbolt's file lock first: a second process (enrol while serving) must
 	// fail before it touches the first one's staged blobs and uploads.
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
@@ -248,13 +254,19 @@ func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) err
 
 // stage holds the whole, verified blob at path (in tmp/) as sha256 until
 // SyncBlobs moves it in place, and now and then drops what has waited too
-// long for a commit.
+// long for a commit. A blob staged already keeps its file, which a
+// SyncBlobs or OpenBlob may be using; the newcomer's goes.
 func (s *BoltStorage) stage(sha256, path string) {
 	now := s.now()
 	s.mu.Lock()
-	old, dup := s.staged[sha256]
-	s.staged[sha256] = stagedBlob{path: path, at: now}
 	var stale []string
+	if b, dup := s.staged[sha256]; dup {
+		stale = append(stale, path)
+		b.at = now // sent again, so still wanted
+		s.staged[sha256] = b
+	} else {
+		s.staged[sha256] = stagedBlob{path: path, at: now}
+	}
 	if now.Sub(s.lastTidy) > time.Hour {
 		s.lastTidy = now
 		for h, b := range s.staged {
@@ -263,19 +275,17 @@ func (s *BoltStorage) stage(sha256, path string) {
 				delete(s.staged, h)
 			}
 		}
-		stale = append(stale, s.expireUploads(now)...)
+		s.expireUploads(now)
 	}
 	s.mu.Unlock()
-	if dup {
-		stale = append(stale, old.path)
-	}
 	for _, p := range stale {
 		os.Remove(p)
 	}
 }
 
 // SyncBlobs implements Storage: fsync the staged blobs, rename them into
-// place, then fsync each directory that gained a name. The fsyncs of one
+// place, then fsync each directory that gained a name (in this call or in
+// one that failed before). The fsyncs of one
 // batch run in parallel, which lets the filesystem share journal commits
 // among them: on ext4 that is a third of the time of one after another.
 func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
@@ -303,39 +313,33 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 			return fmt.Errorf("sync blob %s: %w", h, err)
 		}
 	}
-	if len(moves) == 0 {
-		return nil
-	}
 	if err := parallel(len(moves), func(i int) error { return seal.SyncFile(moves[i].b.path) }); err != nil {
 		return fmt.Errorf("sync blobs: %w", err)
 	}
-	var dirs []string
 	for _, m := range moves {
 		dir := filepath.Dir(s.blobPath(m.hash))
 		switch err := os.Mkdir(dir, 0o700); {
 		case err == nil:
 			// A new fan-out directory: its own name must outlast a crash.
-			if !slices.Contains(dirs, s.blobs) {
-				dirs = append(dirs, s.blobs)
-			}
+			s.unsynced[s.blobs] = true
 		case !errors.Is(err, fs.ErrExist):
 			return fmt.Errorf("sync blob %s: %w", m.hash, err)
 		}
+		s.unsynced[dir] = true
 		if err := os.Rename(m.b.path, s.blobPath(m.hash)); err != nil {
 			return fmt.Errorf("sync blob %s: %w", m.hash, err)
 		}
 		s.mu.Lock()
-		if s.staged[m.hash] == m.b {
+		if s.staged[m.hash].path == m.b.path {
 			delete(s.staged, m.hash)
 		}
 		s.mu.Unlock()
-		if !slices.Contains(dirs, dir) {
-			dirs = append(dirs, dir)
-		}
 	}
+	dirs := slices.Collect(maps.Keys(s.unsynced))
 	if err := parallel(len(dirs), func(i int) error { return seal.SyncDir(dirs[i]) }); err != nil {
 		return fmt.Errorf("sync blob directories: %w", err)
 	}
+	clear(s.unsynced)
 	return nil
 }
 

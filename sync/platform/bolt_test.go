@@ -3,9 +3,11 @@ package platform
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -73,5 +75,113 @@ func TestSecondOpenLeavesStagedBlobs(t *testing.T) {
 	}
 	if err := st.SyncBlobs(ctx, []string{h}); err != nil {
 		t.Fatalf("SyncBlobs after a second open: %v", err)
+	}
+}
+
+// failAfter yields r's bytes, then fails instead of ending: a body whose
+// last chunk never came, after all of its bytes did.
+type failAfter struct{ r io.Reader }
+
+func (f failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		err = errors.New("connection reset")
+	}
+	return n, err
+}
+
+// An upload whose last byte is in is finished, whatever came after it, and
+// a restart finishes one the process stopped before finishing: never is
+// one left whole, answering POST with its length, and not held.
+func TestUploadWholeIsFinished(t *testing.T) {
+	ctx := context.Background()
+	data := blobBytes(200_000)
+	h := sum(data)
+	t.Run("body fails after its last byte", func(t *testing.T) {
+		st, err := OpenBolt(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, _, err := st.StartUpload(ctx, h, int64(len(data))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.AppendUpload(ctx, h, 0, failAfter{bytes.NewReader(data)}); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		if held, _ := st.HasBlob(ctx, h); !held {
+			t.Fatal("whole upload not held")
+		}
+	})
+	t.Run("process stopped before the finish", func(t *testing.T) {
+		dir := t.TempDir()
+		st, err := OpenBolt(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.StartUpload(ctx, h, int64(len(data))); err != nil {
+			t.Fatal(err)
+		}
+		// What AppendUpload writes before it finishes, and no more.
+		if end, _, _, err := st.appendAt(st.uploads[h], h, bytes.NewReader(data)); err != nil || end != int64(len(data)) {
+			t.Fatalf("appendAt: %d, %v", end, err)
+		}
+		st.Close()
+		if st, err = OpenBolt(dir); err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if held, _ := st.HasBlob(ctx, h); !held {
+			t.Fatal("whole upload not held after a restart")
+		}
+		if _, _, err := st.UploadOffset(ctx, h); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("upload still open after a restart finished it: %v", err)
+		}
+		if err := st.SyncBlobs(ctx, []string{h}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := st.OpenBlob(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("blob after restart: %d bytes, %v", len(got), err)
+		}
+	})
+}
+
+// A SyncBlobs that fails after moving some blobs leaves their directories
+// for the next call to fsync, even one that finds every blob in place.
+func TestSyncBlobsAfterFailure(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenBolt(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, b := []byte("first blob"), []byte("second blob")
+	for _, d := range [][]byte{a, b} {
+		if err := st.PutBlob(ctx, sum(d), bytes.NewReader(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A directory where b's file must go makes its rename fail.
+	obstacle := st.blobPath(sum(b))
+	if err := os.MkdirAll(filepath.Join(obstacle, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SyncBlobs(ctx, []string{sum(a), sum(b)}); err == nil {
+		t.Fatal("SyncBlobs with b's place taken succeeded")
+	}
+	if !st.unsynced[filepath.Dir(st.blobPath(sum(a)))] {
+		t.Fatalf("a's directory not left to sync: %v", st.unsynced)
+	}
+	if err := st.SyncBlobs(ctx, []string{sum(a)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.unsynced) != 0 {
+		t.Fatalf("directories left unsynced after success: %v", st.unsynced)
 	}
 }

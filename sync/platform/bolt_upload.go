@@ -69,6 +69,12 @@ func (s *BoltStorage) clearTmp() error {
 			continue
 		}
 		s.uploads[sum] = u
+		if u.offset == u.length {
+			// Whole but not finished when the process stopped: finish it
+			// now (or drop it), or it would pass for held and never be.
+			u.busy = true
+			s.finishUpload(sum, u)
+		}
 	}
 	return nil
 }
@@ -114,38 +120,30 @@ func parsePartName(name string) (sha256 string, length int64, ok bool) {
 	return sha256, length, true
 }
 
-// expireUploads forgets the uploads untouched for uploadMaxAge and returns
-// their files, for the caller to remove outside s.mu. Call with s.mu held.
-func (s *BoltStorage) expireUploads(now time.Time) []string {
-	var stale []string
+// expireUploads drops the uploads untouched for uploadMaxAge, files and
+// all. Call with s.mu held: removing under the lock keeps a StartUpload of
+// the same hash from making the same file anew before it is removed.
+func (s *BoltStorage) expireUploads(now time.Time) {
 	for h, u := range s.uploads {
 		if !u.busy && now.Sub(u.touched) > uploadMaxAge {
-			stale = append(stale, u.path)
+			os.Remove(u.path)
 			delete(s.uploads, h)
 		}
 	}
-	return stale
 }
 
 // lookUpload returns the open upload of sha256, after expiring old ones.
-// Call with s.mu held; remove the returned files after unlocking.
-func (s *BoltStorage) lookUpload(sha256 string) (*upload, []string) {
-	stale := s.expireUploads(s.now())
-	return s.uploads[sha256], stale
-}
-
-func removeAll(paths []string) {
-	for _, p := range paths {
-		os.Remove(p)
-	}
+// Call with s.mu held.
+func (s *BoltStorage) lookUpload(sha256 string) *upload {
+	s.expireUploads(s.now())
+	return s.uploads[sha256]
 }
 
 // StartUpload implements Storage.
 func (s *BoltStorage) StartUpload(_ context.Context, sha256 string, length int64) (int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, stale := s.lookUpload(sha256)
-	defer removeAll(stale)
+	u := s.lookUpload(sha256)
 	if u != nil {
 		if u.length != length {
 			return 0, false, fmt.Errorf("upload %s is open with length %d, not %d: %w", sha256, u.length, length, ErrConflict)
@@ -167,13 +165,12 @@ func (s *BoltStorage) StartUpload(_ context.Context, sha256 string, length int64
 // UploadOffset implements Storage.
 func (s *BoltStorage) UploadOffset(_ context.Context, sha256 string) (int64, int64, error) {
 	s.mu.Lock()
-	u, stale := s.lookUpload(sha256)
+	u := s.lookUpload(sha256)
 	var offset, length int64
 	if u != nil {
 		offset, length = u.offset, u.length
 	}
 	s.mu.Unlock()
-	removeAll(stale)
 	if u == nil {
 		return 0, 0, fmt.Errorf("upload %s: %w", sha256, ErrNotFound)
 	}
@@ -184,7 +181,7 @@ func (s *BoltStorage) UploadOffset(_ context.Context, sha256 string) (int64, int
 // body streams in, outside s.mu, so a slow sender holds up no one else.
 func (s *BoltStorage) AppendUpload(_ context.Context, sha256 string, offset int64, r io.Reader) (int64, error) {
 	s.mu.Lock()
-	u, stale := s.lookUpload(sha256)
+	u := s.lookUpload(sha256)
 	var err error
 	switch {
 	case u == nil:
@@ -197,33 +194,41 @@ func (s *BoltStorage) AppendUpload(_ context.Context, sha256 string, offset int6
 		u.busy = true
 	}
 	s.mu.Unlock()
-	removeAll(stale)
 	if err != nil {
 		return 0, err
 	}
 
 	end, size, records, werr := s.appendAt(u, sha256, r)
-	complete := werr == nil && end == u.length
+	// Whole once its last byte is in, even where the body failed after
+	// it: the hash, not the transport, says whether the bytes are good.
+	complete := end == u.length
 	s.mu.Lock()
 	// A complete upload stays busy until finishUpload is done with it, so
 	// no second append at its end finishes it twice.
 	u.offset, u.size, u.records, u.touched, u.busy = end, size, records, s.now(), complete
 	s.mu.Unlock()
+	if complete {
+		return end, s.finishUpload(sha256, u)
+	}
 	if werr != nil {
 		return end, fmt.Errorf("append to upload %s at %d: %w", sha256, offset, werr)
 	}
-	if !complete {
-		return end, nil
-	}
-	if err := s.finishUpload(sha256, u); err != nil {
-		// Still whole unless dropped: an append of nothing at its end
-		// tries again.
-		s.mu.Lock()
-		u.busy = false
-		s.mu.Unlock()
-		return end, err
-	}
 	return end, nil
+}
+
+// sourceReader remembers the error its reader gave, to tell the sender's
+// failures from the disk's.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
 }
 
 // appendAt seals r's bytes onto u's part file, no further than u.length,
@@ -246,21 +251,27 @@ func (s *BoltStorage) appendAt(u *upload, sum string, r io.Reader) (int64, int64
 		return u.offset, u.size, u.records, err
 	}
 	w := s.c.ResumeWriter(f, blobAD(sum), u.records)
-	n, err := io.Copy(w, io.LimitReader(r, u.length-u.offset+1))
-	switch {
-	case err == nil && u.offset+n > u.length:
-		err = ErrTooLong
-		n = 0
-	case u.offset+n == u.length:
-		if cerr := w.Close(); err == nil {
-			err = cerr
+	src := &sourceReader{r: io.LimitReader(r, u.length-u.offset+1)}
+	n, err := io.Copy(w, src)
+	if err == nil && u.offset+n > u.length {
+		err, n = ErrTooLong, 0
+	}
+	// Bytes the sender gave before it failed are kept; after a failed
+	// write nothing of this append is, since the writer may have counted
+	// bytes that never reached the file whole.
+	kept := n > 0 && (err == nil || err == src.err)
+	if kept {
+		var werr error
+		if u.offset+n == u.length {
+			werr = w.Close() // the record that reaches length is the last
+		} else {
+			werr = w.Flush()
 		}
-	default:
-		if ferr := w.Flush(); err == nil {
-			err = ferr
+		if werr != nil {
+			kept, err = false, errors.Join(err, werr)
 		}
 	}
-	if n == 0 {
+	if !kept {
 		return u.offset, u.size, u.records, errors.Join(err, f.Truncate(u.size))
 	}
 	size, serr := f.Seek(0, io.SeekCurrent)
@@ -270,30 +281,35 @@ func (s *BoltStorage) appendAt(u *upload, sum string, r io.Reader) (int64, int64
 	return u.offset + n, size, w.Records(), err
 }
 
-// finishUpload verifies the whole upload and holds it as a blob, or drops
-// it when its bytes are not the blob's.
+// finishUpload verifies the whole upload and holds it as a blob. An upload
+// that cannot be held (its bytes are not the blob's, or cannot be read
+// back or moved) is dropped, file first and then name, so that the next
+// POST opens it afresh rather than finding it whole and never finished.
 func (s *BoltStorage) finishUpload(sum string, u *upload) error {
+	drop := func(err error) error {
+		os.Remove(u.path)
+		s.forget(sum, u)
+		return err
+	}
 	f, err := os.Open(u.path)
 	if err != nil {
-		return fmt.Errorf("verify upload %s: %w", sum, err)
+		return drop(fmt.Errorf("verify upload %s: %w; dropped", sum, err))
 	}
 	h := sha256.New()
 	_, err = io.Copy(h, s.openSealed(f, sum))
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("verify upload %s: %w", sum, err)
+		return drop(fmt.Errorf("verify upload %s: %w; dropped", sum, err))
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if got != sum {
-		s.forget(sum, u)
-		os.Remove(u.path)
-		return fmt.Errorf("upload of %d bytes has SHA-256 %s, not %s; dropped: %w", u.length, got, sum, ErrHashMismatch)
+		return drop(fmt.Errorf("upload of %d bytes has SHA-256 %s, not %s; dropped: %w", u.length, got, sum, ErrHashMismatch))
 	}
 	// Into tmp/ proper, so that the blob is staged exactly as PutBlob
 	// stages one: a restart before SyncBlobs forgets it.
 	held := filepath.Join(s.tmp, fmt.Sprintf("%s.upload-%d", sum, s.now().UnixNano()))
 	if err := os.Rename(u.path, held); err != nil {
-		return fmt.Errorf("hold upload %s: %w", sum, err)
+		return drop(fmt.Errorf("hold upload %s: %w; dropped", sum, err))
 	}
 	if f, err := os.Open(held); err == nil {
 		startWriteback(f)

@@ -90,10 +90,13 @@ type Storage interface {
 	// the read error wrapped). 3. No upload open: ErrNotFound. 4. Another
 	// append is under way: ErrLocked. 5. offset is not the upload's:
 	// *OffsetError. 6. r holds more than length−offset bytes: none of this
-	// append is kept, ErrTooLong. When the offset reaches the length the
-	// bytes are verified: if they hash to sha256 the blob is held as after
-	// PutBlob and the upload closed; if not, the upload is discarded and
-	// the error wraps ErrHashMismatch.
+	// append is kept, ErrTooLong. 7. Storing the bytes fails: none of this
+	// append is kept, the error wrapped. When the offset reaches the length
+	// (even if r failed after that) the bytes are verified: if they hash to
+	// sha256 the blob is held as after PutBlob, the upload closed and the
+	// answer (length, nil); if not, the upload is discarded and the error
+	// wraps ErrHashMismatch; if they cannot be read back, it is discarded
+	// too. An upload is never left whole and open.
 	AppendUpload(ctx context.Context, sha256 string, offset int64, r io.Reader) (int64, error)
 
 	// PutCase stores c unless a case of its id exists. 1. Stored: (true,
