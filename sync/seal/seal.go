@@ -83,25 +83,24 @@ func (c Sealer) Open(sealed, ad []byte) ([]byte, error) {
 // synced, its directory synced) with a fresh random key when it does not
 // exist. Where data sealed under a key may already exist, check that the
 // key file is there first: a key made afresh would not open the data.
+//
+// The key is written whole to a temporary file and then linked into
+// place, so a crash never leaves a short key file behind, and of two
+// processes creating it at once one wins and the other reads its key.
 func LoadOrCreateKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err == nil {
-		if len(key) != KeySize {
-			return nil, fmt.Errorf("key file %s holds %d bytes, want %d", path, len(key), KeySize)
-		}
-		return key, nil
-	}
+	key, err := readKey(path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read key file: %w", err)
+		return key, err
 	}
 	key = make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("make key: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
 	if err != nil {
 		return nil, fmt.Errorf("create key file: %w", err)
 	}
+	defer os.Remove(f.Name())
 	_, err = f.Write(key)
 	if err == nil {
 		err = f.Sync()
@@ -110,11 +109,30 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		err = cerr
 	}
 	if err == nil {
+		err = os.Link(f.Name(), path)
+		if errors.Is(err, fs.ErrExist) {
+			return readKey(path)
+		}
+	}
+	if err == nil {
 		err = SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
-		os.Remove(path)
 		return nil, fmt.Errorf("write key file %s: %w", path, err)
+	}
+	return key, nil
+}
+
+func readKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read key file: %w", err)
+	}
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("key file %s holds %d bytes, want %d", path, len(key), KeySize)
 	}
 	return key, nil
 }
