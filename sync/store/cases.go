@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"syscall"
 	"time"
@@ -113,6 +114,9 @@ func (s *Store) Capture(caseID string, m wire.MaterialRef, data []byte) (string,
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if err := s.takeBackLost(); err != nil {
+		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
+	}
 	loc, err := s.packs.reserve(s.c.SealedLen(len(data)))
 	if err != nil {
 		return "", fmt.Errorf("capture %s into case %s: %w", m.Code, caseID, err)
@@ -178,7 +182,8 @@ func (s *Store) Capture(caseID string, m wire.MaterialRef, data []byte) (string,
 		s.packs.discard(loc)
 	case werr != nil:
 		err = werr
-		if uerr := s.db.Update(func(tx *bbolt.Tx) error { return s.dropLost(tx, hash) }); uerr != nil {
+		s.lost = hash
+		if uerr := s.takeBackLost(); uerr != nil {
 			err = fmt.Errorf("%w; and taking the capture back failed: %w", werr, uerr)
 		}
 	}
@@ -237,8 +242,15 @@ func (s *Store) checkDisk(n int64) error {
 
 // Submit marks the draft caseID ready and enqueues its manifest in the
 // outbox, in one transaction. Submitting a case already submitted does
-// nothing, so a double tap on the kiosk is harmless.
+// nothing, so a double tap on the kiosk is harmless. It waits for a
+// capture under way, so a case is never submitted with a page that may
+// yet turn out lost (see dropLost).
 func (s *Store) Submit(caseID string) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.takeBackLost(); err != nil {
+		return fmt.Errorf("submit case %s: %w", caseID, err)
+	}
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		rec, man, err := s.getCase(tx, caseID)
 		if err != nil {
@@ -433,6 +445,20 @@ func (s *Store) dropLost(tx *bbolt.Tx, hash string) error {
 	return dropUnreferenced(tx, s.packs, []string{hash})
 }
 
+// takeBackLost takes back the capture of s.lost, if any: a page whose write
+// failed. Call with writeMu held.
+func (s *Store) takeBackLost() error {
+	if s.lost == "" {
+		return nil
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error { return s.dropLost(tx, s.lost) })
+	if err != nil {
+		return fmt.Errorf("a page that did not reach the disk is still to be taken back: %w", diskFull(err))
+	}
+	s.lost = ""
+	return nil
+}
+
 // recoverLast tidies the packs as the store opens, and checks that the last
 // blob appended is whole; if not (a crash between the commit and the pack's
 // fdatasync), it takes that capture back. Every earlier append was on the
@@ -463,11 +489,22 @@ func (s *Store) recoverLast() error {
 	if lastHash == "" {
 		return nil
 	}
-	if _, err := s.openPacked(lastHash, last); err != nil {
-		err = s.db.Update(func(tx *bbolt.Tx) error { return s.dropLost(tx, lastHash) })
-		if err != nil {
-			return fmt.Errorf("take back the capture of blob %s, lost at a crash: %w", lastHash, err)
+	// Lost means its bytes are missing or do not open: a read that fails
+	// otherwise (EIO, say) is the disk's trouble, not a crash's, and must
+	// not cost a captured page.
+	sealed, err := s.packs.read(last)
+	switch {
+	case err == nil:
+		if _, err := s.c.Open(sealed, last.ad()); err == nil {
+			return nil
 		}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errNoPack):
+	default:
+		return fmt.Errorf("check the last page captured: %w", err)
+	}
+	s.lost = lastHash
+	if err := s.takeBackLost(); err != nil {
+		return fmt.Errorf("take back the capture of blob %s, lost at a crash: %w", lastHash, err)
 	}
 	return nil
 }

@@ -34,6 +34,8 @@ import (
 // claims (a capture whose transaction failed, or a crash between commit
 // and punch) are punched when the store opens.
 
+var errNoPack = errors.New("no such pack")
+
 // packLimit is the size past which appends go to a new pack. A variable
 // so tests can make packs fill quickly.
 var packLimit int64 = 64 << 20
@@ -139,6 +141,7 @@ func openPacks(dir string) (*packs, error) {
 	}
 	if len(p.files) == 0 {
 		if err := p.create(1); err != nil {
+			p.close()
 			return nil, err
 		}
 	}
@@ -156,6 +159,8 @@ func (p *packs) create(n uint32) error {
 	// to it, whose fdatasync does not cover the directory.
 	if err := seal.SyncDir(p.dir); err != nil {
 		f.Close()
+		// Else every later create of n fails on O_EXCL.
+		os.Remove(f.Name())
 		return fmt.Errorf("create pack: %w", err)
 	}
 	p.files[n], p.active, p.size = f, n, 0
@@ -217,7 +222,7 @@ func (p *packs) file(loc blobLoc) (*os.File, error) {
 	defer p.mu.Unlock()
 	f := p.files[loc.pack]
 	if f == nil {
-		return nil, fmt.Errorf("%s: no such pack in %s", loc, p.dir)
+		return nil, fmt.Errorf("%s: %w in %s", loc, errNoPack, p.dir)
 	}
 	return f, nil
 }
@@ -306,6 +311,12 @@ func (p *packs) tidy(live map[uint32][]blobLoc) error {
 				punchHole(f, at, l.off-at)
 			}
 			at = max(at, l.off+l.n)
+		}
+		if n == p.active {
+			// Appends go past every claimed place, also one whose bytes
+			// a crash lost (the file ends before it): that place is
+			// punched later, and must not be a new page's by then.
+			p.size = max(p.size, at)
 		}
 	}
 	return nil

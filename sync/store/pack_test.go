@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -97,8 +99,12 @@ func TestLostPageTakenBack(t *testing.T) {
 			if len(evs) != 1 || evs[0].Kind != EventLost || evs[0].Case != "c1" {
 				t.Errorf("events %+v, want one %q for c1", evs, EventLost)
 			}
-			// The draft goes on as before.
+			// The draft goes on as before, and the page captured again
+			// goes past the lost one's place, which is still to be punched.
 			mustCapture(t, s, "c1", "M2", last)
+			if again := locOf(t, s, sum(last)); again.pack == loc.pack && again.off < loc.off+loc.n {
+				t.Errorf("page captured again at %s, inside the lost one's %s", again, loc)
+			}
 			if err := s.Submit("c1"); err != nil {
 				t.Fatal(err)
 			}
@@ -271,11 +277,23 @@ func TestPlaceBindsPage(t *testing.T) {
 // A schema 2 store kept its sealed blobs in the bbolt file; opening it
 // moves them into a pack, and the bbolt file no longer holds them.
 func TestMigrateBlobsIntoPacks(t *testing.T) {
+	t.Run("one pack", func(t *testing.T) { testMigrate(t, packLimit) })
+	// Pages that fill more than a pack: the full ones must stay.
+	t.Run("several packs", func(t *testing.T) { testMigrate(t, 100) })
+}
+
+func testMigrate(t *testing.T, limit int64) {
+	defer func(n int64) { packLimit = n }(packLimit)
+	packLimit = limit
 	s, path, key := openTemp(t)
 	if err := s.SaveCase(draft("c1")); err != nil {
 		t.Fatal(err)
 	}
-	pages := [][]byte{[]byte("old page one"), []byte("old page two")}
+	var pages [][]byte
+	for i := range 4 {
+		pages = append(pages, fmt.Appendf(nil, "old page %d, of some sixty bytes, sealed in bbolt", i))
+	}
+	packs := map[uint32]bool{}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for _, p := range pages {
 			sealed, err := s.c.Seal(p, recordAD(bucketBlobs, sum(p)))
@@ -304,8 +322,32 @@ func TestMigrateBlobsIntoPacks(t *testing.T) {
 		if b, err := s.Blob(sum(p)); err != nil || !bytes.Equal(b, p) {
 			t.Errorf("migrated blob: %q, %v", b, err)
 		}
-		if l := locOf(t, s, sum(p)); l.pack != 1 {
-			t.Errorf("migrated blob at %s", l)
-		}
+		packs[locOf(t, s, sum(p)).pack] = true
+	}
+	if want := 1 + int(int64(len(pages))*(60+28)/limit); len(packs) < min(want, len(pages)) {
+		t.Errorf("migrated into %d packs, want at least %d", len(packs), min(want, len(pages)))
+	}
+}
+
+// Submit waits for a capture under way (which holds writeMu until its
+// page is on the disk): a case must not leave the draft state with a page
+// that may yet turn out lost, since only drafts give a lost page back.
+func TestSubmitWaitsForCapture(t *testing.T) {
+	s, _, _ := openTemp(t)
+	if err := s.SaveCase(draft("c1")); err != nil {
+		t.Fatal(err)
+	}
+	s.writeMu.Lock()
+	done := make(chan error, 1)
+	go func() { done <- s.Submit("c1") }()
+	select {
+	case err := <-done:
+		s.writeMu.Unlock()
+		t.Fatalf("Submit went ahead during a capture: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.writeMu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -93,13 +93,20 @@ var migrations = []func(s *Store, tx *bbolt.Tx) error{
 				return err
 			}
 			loc, err := s.packs.reserve(s.c.SealedLen(len(plain)))
-			if err == nil {
-				err = s.writePacked(loc, plain)
+			if err != nil {
+				return err
 			}
 			keys, locs = append(keys, k), append(locs, loc)
-			return err
+			// Live from now on: tidy has not counted yet, and a pack
+			// that fills must not be deleted as empty when the next
+			// page rolls over to a new one.
+			s.packs.added(loc)
+			return s.writePacked(loc, plain)
 		})
 		if err != nil {
+			// A failed Open must not leave bytes that only the next
+			// successful one would punch out.
+			s.packs.release(locs)
 			return err
 		}
 		for i, k := range keys {
@@ -125,6 +132,11 @@ type Store struct {
 	// missing from the disk (see recoverLast).
 	writeMu sync.Mutex
 	sealBuf []byte // under writeMu
+	// lost is a page whose write failed and whose capture could not be
+	// taken back then (a full disk fails both); under writeMu. No capture
+	// or submit goes ahead until it is, so it stays the last appended,
+	// which is the one recoverLast checks after a restart.
+	lost string
 }
 
 // Open opens or creates the store at path, sealed under key (KeySize bytes).
@@ -204,7 +216,13 @@ func countKeys(tx *bbolt.Tx, bucket []byte) int {
 }
 
 // Close closes the store.
-func (s *Store) Close() error { return errors.Join(s.db.Close(), s.packs.close()) }
+// A capture under way finishes first: its pack write must not meet a
+// closed file.
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return errors.Join(s.db.Close(), s.packs.close())
+}
 
 // LoadOrCreateKey reads the key file at path, or creates it (mode 0600)
 // with a fresh random key when it does not exist. Use OpenWithKeyFile where a
