@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
@@ -130,7 +129,7 @@ func (s *Store) Ack(caseID string) error {
 		case StateDraft:
 			return fmt.Errorf("ack case %s: it is a draft and was never submitted", caseID)
 		}
-		if err := dropManifestEntry(tx, caseID); err != nil {
+		if err := dropEntry(tx, outboxManifest, caseID); err != nil {
 			return err
 		}
 		if err := dropBlobEntries(tx, s.packs, caseID); err != nil {
@@ -157,7 +156,7 @@ func (s *Store) Fail(caseID, reason string) error {
 		if rec.State != StatePending {
 			return fmt.Errorf("fail case %s: it is %s, not pending", caseID, rec.State)
 		}
-		if err := dropManifestEntry(tx, caseID); err != nil {
+		if err := dropEntry(tx, outboxManifest, caseID); err != nil {
 			return err
 		}
 		rec.State, rec.Reason = StateFailed, reason
@@ -168,10 +167,12 @@ func (s *Store) Fail(caseID, reason string) error {
 	})
 }
 
-func dropManifestEntry(tx *bbolt.Tx, caseID string) error {
+// dropEntry deletes the outbox entry of kind (outboxManifest, outboxEvent)
+// whose value is id: the queue is keyed by sequence, not by id.
+func dropEntry(tx *bbolt.Tx, kind byte, id string) error {
 	c := tx.Bucket(bucketOutbox).Cursor()
-	for k, v := c.Seek([]byte{outboxManifest}); k != nil && k[0] == outboxManifest; k, v = c.Next() {
-		if bytes.Equal(v, []byte(caseID)) {
+	for k, v := c.Seek([]byte{kind}); k != nil && k[0] == kind; k, v = c.Next() {
+		if string(v) == id {
 			return c.Delete()
 		}
 	}

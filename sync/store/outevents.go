@@ -176,7 +176,7 @@ func (s *Store) AckEvent(id string) error {
 		if rec.State != StatePending {
 			return fmt.Errorf("ack event %s: it is %s, not pending", id, rec.State)
 		}
-		if err := dropEventEntry(tx, id); err != nil {
+		if err := dropEntry(tx, outboxEvent, id); err != nil {
 			return err
 		}
 		if err := dropBlobEntries(tx, s.packs, eventOwner(id)); err != nil {
@@ -201,7 +201,7 @@ func (s *Store) FailEvent(id, reason string) error {
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("fail event %s: %w", id, err)
 		}
-		if err := dropEventEntry(tx, id); err != nil {
+		if err := dropEntry(tx, outboxEvent, id); err != nil {
 			return err
 		}
 		rec.State, rec.Reason = StateFailed, reason
@@ -214,14 +214,4 @@ func (s *Store) FailEvent(id, reason string) error {
 		}
 		return s.logEvent(tx, EventFailed, eventOwner(id), reason)
 	})
-}
-
-func dropEventEntry(tx *bbolt.Tx, id string) error {
-	c := tx.Bucket(bucketOutbox).Cursor()
-	for k, v := c.Seek([]byte{outboxEvent}); k != nil && k[0] == outboxEvent; k, v = c.Next() {
-		if string(v) == id {
-			return c.Delete()
-		}
-	}
-	return nil
 }
