@@ -106,12 +106,11 @@ func packDir(dbPath string) string { return dbPath + ".packs" }
 
 func packName(n uint32) string { return fmt.Sprintf("%08d.pack", n) }
 
-// openPacks opens every pack in dir, creating dir if need be. Live counts
-// are set later by tidy, from the blobs bucket.
+// openPacks opens every pack in dir. It creates nothing: the first append
+// makes dir and the first pack, so that opening a store with the wrong key
+// changes nothing. Live counts are set later by tidy, from the blobs
+// bucket.
 func openPacks(dir string) (*packs, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("open packs: %w", err)
-	}
 	names, err := filepath.Glob(filepath.Join(dir, "*.pack"))
 	if err != nil {
 		return nil, err
@@ -139,18 +138,20 @@ func openPacks(dir string) (*packs, error) {
 			p.active, p.size = uint32(n), st.Size()
 		}
 	}
-	if len(p.files) == 0 {
-		if err := p.create(1); err != nil {
-			p.close()
-			return nil, err
-		}
-	}
 	return p, nil
 }
 
-// create makes pack n the active one. Call with mu held, or before p is
-// shared.
+// create makes pack n the active one, and the pack directory first if need
+// be. Call with mu held.
 func (p *packs) create(n uint32) error {
+	if _, err := os.Stat(p.dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(p.dir, 0o700); err != nil {
+			return fmt.Errorf("create pack directory: %w", err)
+		}
+		if err := seal.SyncDir(filepath.Dir(p.dir)); err != nil {
+			return fmt.Errorf("create pack directory: %w", err)
+		}
+	}
 	f, err := os.OpenFile(filepath.Join(p.dir, packName(n)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("create pack: %w", err)
@@ -172,7 +173,12 @@ func (p *packs) create(n uint32) error {
 func (p *packs) reserve(n int64) (blobLoc, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.size > 0 && p.size+n > packLimit {
+	switch {
+	case len(p.files) == 0:
+		if err := p.create(p.active + 1); err != nil {
+			return blobLoc{}, err
+		}
+	case p.size > 0 && p.size+n > packLimit:
 		old := p.active
 		if err := p.create(old + 1); err != nil {
 			return blobLoc{}, err
