@@ -58,7 +58,7 @@ bench: deps
 
 # The crash test at length: 1,000 SIGKILL rounds (make test runs 50).
 soak: deps
-	YICI_SOAK_ROUNDS=1000 go test -count=1 -run '^TestCrashSoak$$' -timeout 3h ./sync/uploader
+	YICI_SOAK_ROUNDS=1000 go test -count=1 -v -run '^TestCrashSoak$$' -timeout 3h ./sync/uploader
 
 # Refresh docs/screens from a real window under Xvfb and the simulated printer.
 screens: build
