@@ -285,9 +285,9 @@ func (s *BoltStorage) stage(sha256, path string) {
 
 // SyncBlobs implements Storage: fsync the staged blobs, rename them into
 // place, then fsync each directory that gained a name (in this call or in
-// one that failed before). The fsyncs of one
-// batch run in parallel, which lets the filesystem share journal commits
-// among them: on ext4 that is a third of the time of one after another.
+// one that failed before). The fsyncs of one batch run in parallel, which
+// lets the filesystem share journal commits among them: on ext4 that is a
+// third of the time of one after another.
 func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
