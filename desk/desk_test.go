@@ -31,8 +31,8 @@ func TestReviewConfirmsAndRejects(t *testing.T) {
 	}
 	defer st.Close()
 	srv := platform.New(st, platform.Options{})
-	kioskTok, _ := srv.Enrol("DL01", "K01")
-	deskTok, _ := srv.Enrol("DL01", "W01")
+	kioskTok, _ := srv.Enrol(platform.RoleKiosk, "DL01", "K01")
+	deskTok, _ := srv.Enrol(platform.RoleDesk, "DL01", "W01")
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	kiosk := &uploader.Client{BaseURL: hs.URL, Token: kioskTok}

@@ -94,7 +94,7 @@ func newHall(t testing.TB, dir string) *hall {
 	if _, err := srv.LoadLicences(lic); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := srv.Enrol("DL01", "K01")
+	tok, err := srv.Enrol(platform.RoleKiosk, "DL01", "K01")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,8 @@ var (
 	bucketEvents    = []byte("events")    // id → eventJSON
 	bucketCaseEv    = []byte("case_events")
 	bucketCatalog   = []byte("catalog") // 8-byte revision → compact JSON
+	bucketSummaries = []byte("summaries")     // case id → sealed wire.CaseSummary JSON
+	bucketHallRecv  = []byte("hall_received") // hall, 0, 8-byte sequence → case id
 
 	metaApplicantSecret = []byte("applicant_secret")
 	metaKeyCheck        = []byte("keycheck")
@@ -107,8 +109,14 @@ type eventJSON struct {
 
 type caseJSON struct {
 	Seq        uint64    `json:"seq"`
+	Hall       string    `json:"hall,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
 	Manifest   []byte    `json:"manifest"` // sealed canonical JSON of wire.Manifest
+}
+
+// hallKey is the hall_received key of the case received seq-th in hall.
+func hallKey(hall string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(hall), 0), seq)
 }
 
 // indexKey derives from the storage key the HMAC key of refKey.
@@ -175,7 +183,7 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,
-			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog} {
+			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog, bucketSummaries, bucketHallRecv} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -185,7 +193,7 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 			if _, err := c.Open(check, metaKeyCheck); err != nil {
 				return fmt.Errorf("%s does not open this storage (it was made with another key); restore the key file it was made with", keyPath)
 			}
-			return nil
+			return s.upgrade(tx)
 		}
 		sealed, err := c.Seal([]byte(keyCheckText), metaKeyCheck)
 		if err != nil {
@@ -415,11 +423,14 @@ func (s *BoltStorage) PutCase(_ context.Context, c Case) (bool, error) {
 		if err != nil {
 			return err
 		}
-		v, err := json.Marshal(caseJSON{Seq: seq, ReceivedAt: c.ReceivedAt, Manifest: sealed})
+		v, err := json.Marshal(caseJSON{Seq: seq, Hall: c.Hall, ReceivedAt: c.ReceivedAt, Manifest: sealed})
 		if err != nil {
 			return err
 		}
 		if err := rec.Put(binary.BigEndian.AppendUint64(nil, seq), []byte(c.Manifest.ID)); err != nil {
+			return err
+		}
+		if err := s.putSummary(tx, c, seq); err != nil {
 			return err
 		}
 		stored = true
@@ -441,8 +452,75 @@ func (s *BoltStorage) decodeCase(id string, v []byte) (Case, error) {
 	if err := json.Unmarshal(plain, &c.Manifest); err != nil {
 		return c, fmt.Errorf("decode stored manifest %s: %w", id, err)
 	}
-	c.ReceivedAt = cj.ReceivedAt
+	c.ReceivedAt, c.Hall = cj.ReceivedAt, cj.Hall
 	return c, nil
+}
+
+// putSummary stores the list line of c, received seq-th, and indexes it
+// under its hall.
+func (s *BoltStorage) putSummary(tx *bbolt.Tx, c Case, seq uint64) error {
+	plain, err := json.Marshal(Summary(c))
+	if err != nil {
+		return err
+	}
+	sealed, err := s.c.Seal(plain, recordAD(bucketSummaries, c.Manifest.ID))
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketHallRecv).Put(hallKey(c.Hall, seq), []byte(c.Manifest.ID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketSummaries).Put([]byte(c.Manifest.ID), sealed)
+}
+
+// upgrade brings a storage made by an earlier version up to this one, in
+// the transaction that opens it: cases get their hall (their terminal's)
+// and a stored summary; the applicant secret is sealed. Each step is a
+// no-op once done, so it costs a lookup per open.
+func (s *BoltStorage) upgrade(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if v := meta.Get(metaApplicantSecret); len(v) == applicantSecretLen {
+		sealed, err := s.c.Seal(v, metaApplicantSecret)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(metaApplicantSecret, sealed); err != nil {
+			return err
+		}
+	}
+	cases, sums := tx.Bucket(bucketCases), tx.Bucket(bucketSummaries)
+	if cases.Stats().KeyN == sums.Stats().KeyN {
+		return nil
+	}
+	terms := tx.Bucket(bucketTerminals)
+	return cases.ForEach(func(k, v []byte) error {
+		if sums.Get(k) != nil {
+			return nil
+		}
+		c, err := s.decodeCase(string(k), v)
+		if err != nil {
+			return err
+		}
+		var cj caseJSON
+		if err := json.Unmarshal(v, &cj); err != nil {
+			return err
+		}
+		var t Terminal
+		if tv := terms.Get([]byte(c.Manifest.Terminal)); tv != nil {
+			if err := json.Unmarshal(tv, &t); err != nil {
+				return err
+			}
+		}
+		c.Hall, cj.Hall = t.Hall, t.Hall
+		nv, err := json.Marshal(cj)
+		if err != nil {
+			return err
+		}
+		if err := cases.Put(k, nv); err != nil {
+			return err
+		}
+		return s.putSummary(tx, c, cj.Seq)
+	})
 }
 
 // GetCase implements Storage.
@@ -461,17 +539,29 @@ func (s *BoltStorage) GetCase(_ context.Context, id string) (Case, error) {
 }
 
 // ListCases implements Storage.
-func (s *BoltStorage) ListCases(_ context.Context, limit int) ([]Case, error) {
-	var out []Case
+func (s *BoltStorage) ListCases(_ context.Context, hall string, limit int) ([]wire.CaseSummary, error) {
+	out := []wire.CaseSummary{}
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		cases := tx.Bucket(bucketCases)
-		cur := tx.Bucket(bucketReceived).Cursor()
-		for k, id := cur.Last(); k != nil && len(out) < limit; k, id = cur.Prev() {
-			c, err := s.decodeCase(string(id), cases.Get(id))
+		sums := tx.Bucket(bucketSummaries)
+		prefix := append([]byte(hall), 0)
+		cur := tx.Bucket(bucketHallRecv).Cursor()
+		// The last key of the hall: seek past it, then step back.
+		k, id := cur.Seek(append(append([]byte(hall), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if k == nil {
+			k, id = cur.Last()
+		} else {
+			k, id = cur.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, id = cur.Prev() {
+			plain, err := s.c.Open(sums.Get(id), recordAD(bucketSummaries, string(id)))
 			if err != nil {
-				return err
+				return fmt.Errorf("case summary %s: %w", id, err)
 			}
-			out = append(out, c)
+			var cs wire.CaseSummary
+			if err := json.Unmarshal(plain, &cs); err != nil {
+				return fmt.Errorf("decode case summary %s: %w", id, err)
+			}
+			out = append(out, cs)
 		}
 		return nil
 	})
@@ -490,8 +580,10 @@ func (s *BoltStorage) AddTerminal(_ context.Context, t Terminal) error {
 			if !old.Revoked {
 				return fmt.Errorf("terminal %s (hall %s): %w; revoke it first", t.Name, old.Hall, ErrExists)
 			}
-			if err := tokens.Delete([]byte(old.TokenHash)); err != nil {
-				return err
+			for _, h := range []string{old.TokenHash, old.PrevTokenHash} {
+				if err := tokens.Delete([]byte(h)); err != nil {
+					return err
+				}
 			}
 		}
 		v, err := json.Marshal(t)
@@ -543,20 +635,82 @@ func (s *BoltStorage) TerminalByToken(_ context.Context, tokenHash string) (Term
 	return t, err
 }
 
-// ApplicantSecret implements Storage.
+// UpdateTerminal implements Storage.
+func (s *BoltStorage) UpdateTerminal(_ context.Context, t Terminal) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		terms, tokens := tx.Bucket(bucketTerminals), tx.Bucket(bucketTokens)
+		v := terms.Get([]byte(t.Name))
+		if v == nil {
+			return fmt.Errorf("terminal %s: %w", t.Name, ErrNotFound)
+		}
+		var old Terminal
+		if err := json.Unmarshal(v, &old); err != nil {
+			return fmt.Errorf("decode terminal %s: %w", t.Name, err)
+		}
+		for _, h := range []string{old.TokenHash, old.PrevTokenHash} {
+			if h != "" && h != t.TokenHash && h != t.PrevTokenHash {
+				if err := tokens.Delete([]byte(h)); err != nil {
+					return err
+				}
+			}
+		}
+		for _, h := range []string{t.TokenHash, t.PrevTokenHash} {
+			if h != "" {
+				if err := tokens.Put([]byte(h), []byte(t.Name)); err != nil {
+					return err
+				}
+			}
+		}
+		nv, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		return terms.Put([]byte(t.Name), nv)
+	})
+}
+
+// Terminals implements Storage.
+func (s *BoltStorage) Terminals(_ context.Context) ([]Terminal, error) {
+	var out []Terminal
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketTerminals).ForEach(func(k, v []byte) error {
+			var t Terminal
+			if err := json.Unmarshal(v, &t); err != nil {
+				return fmt.Errorf("decode terminal %s: %w", k, err)
+			}
+			out = append(out, t)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// applicantSecretLen is the size of the applicant secret; a value of
+// exactly that size in the meta bucket is one an earlier version kept
+// unsealed, which upgrade seals.
+const applicantSecretLen = 32
+
+// ApplicantSecret implements Storage. The secret is sealed under the
+// storage key: with it, anyone holding the database could map ID numbers
+// to vault keys.
 func (s *BoltStorage) ApplicantSecret(_ context.Context) ([]byte, error) {
 	var secret []byte
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(metaApplicantSecret); v != nil {
-			secret = append([]byte{}, v...)
-			return nil
+			var err error
+			secret, err = s.c.Open(v, metaApplicantSecret)
+			return err
 		}
-		secret = make([]byte, 32)
+		secret = make([]byte, applicantSecretLen)
 		if _, err := rand.Read(secret); err != nil {
 			return err
 		}
-		return meta.Put(metaApplicantSecret, secret)
+		sealed, err := s.c.Seal(secret, metaApplicantSecret)
+		if err != nil {
+			return err
+		}
+		return meta.Put(metaApplicantSecret, sealed)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("applicant secret: %w", err)

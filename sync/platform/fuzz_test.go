@@ -20,7 +20,7 @@ func fuzzServer(f *testing.F) (*Server, *BoltStorage, string) {
 	}
 	f.Cleanup(func() { st.Close() })
 	srv := New(st, Options{MaxManifestBytes: 64 << 10})
-	token, err := srv.Enrol("hall", "kiosk-fuzz")
+	token, err := srv.Enrol(RoleKiosk, "hall", "kiosk-fuzz")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -7,7 +7,6 @@ package platform
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,10 +17,12 @@ import (
 	"log"
 	"net/http"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"yici/sync/catalog"
 	"yici/sync/mask"
 	"yici/sync/wire"
 )
@@ -35,7 +36,22 @@ type Options struct {
 	// so a connection that died silently does not hold its upload locked
 	// (423) until TCP gives up on it; default 30 s.
 	UploadIdleTimeout time.Duration
-	Logger            *log.Logger
+	// TokenLifetime is how long a terminal token is valid from enrolment or
+	// its last rotation; terminals rotate at a third of it left. Default
+	// 90 days.
+	TokenLifetime time.Duration
+	// TokenGrace is how long the token before a rotation stays valid, so a
+	// terminal that lost the answer can rotate again; default 10 minutes.
+	TokenGrace time.Duration
+	// VaultPerMinute and VaultBurst limit a kiosk's vault queries (one per
+	// person served, so a hall kiosk needs a few a minute); past them it
+	// gets 429 rate_limited and the platform logs an alert. Defaults 30
+	// and 10.
+	VaultPerMinute, VaultBurst int
+	// MaxListCases is the most cases one GET /v1/cases returns; default 200.
+	MaxListCases int
+	Logger       *log.Logger
+	Now          func() time.Time // default time.Now; tests set a clock
 }
 
 // Server answers the sync protocol. Build it with New.
@@ -45,8 +61,14 @@ type Server struct {
 	mux  *http.ServeMux
 	logf func(format string, args ...any)
 
+	now        func() time.Time
+	vaultLimit *limiter // a kiosk's vault queries
+
 	secretMu sync.Mutex
 	secret   []byte // Storage.ApplicantSecret, read once
+
+	catMu sync.Mutex
+	cats  map[int]*catalog.Catalog // parsed catalogue revisions
 }
 
 // New returns a Server over st.
@@ -63,23 +85,45 @@ func New(st Storage, opt Options) *Server {
 	if opt.UploadIdleTimeout <= 0 {
 		opt.UploadIdleTimeout = 30 * time.Second
 	}
-	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf}
+	if opt.TokenLifetime <= 0 {
+		opt.TokenLifetime = 90 * 24 * time.Hour
+	}
+	if opt.TokenGrace <= 0 {
+		opt.TokenGrace = 10 * time.Minute
+	}
+	if opt.VaultPerMinute <= 0 {
+		opt.VaultPerMinute = 30
+	}
+	if opt.VaultBurst <= 0 {
+		opt.VaultBurst = 10
+	}
+	if opt.MaxListCases <= 0 {
+		opt.MaxListCases = 200
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf, now: opt.Now}
+	s.vaultLimit = newLimiter(opt.VaultPerMinute, opt.VaultBurst, opt.Now)
 	if opt.Logger != nil {
 		s.logf = opt.Logger.Printf
 	}
-	// Methods are dispatched in the handlers, not in the patterns, so that
-	// a wrong method also gets an ErrorBody rather than the mux's plain text.
-	s.mux.HandleFunc("/v1/blobs/missing", s.authed(s.missing))
-	s.mux.HandleFunc("/v1/blobs/{sha256}", s.authed(s.blob))
-	s.mux.HandleFunc("/v1/blobs/{sha256}/uploads", s.authed(s.upload))
-	s.mux.HandleFunc("/v1/cases/{id}", s.authed(s.caseByID))
-	s.mux.HandleFunc("/v1/cases", s.authed(s.cases))
-	s.mux.HandleFunc("/v1/cases/{id}/confirm", s.authed(s.confirm))
-	s.mux.HandleFunc("/v1/vault/query", s.authed(s.vaultQuery))
-	s.mux.HandleFunc("/v1/events/{id}", s.authed(s.putEvent))
-	s.mux.HandleFunc("/v1/events", s.authed(s.events))
-	s.mux.HandleFunc("/v1/catalog", s.authed(s.catalogHead))
-	s.mux.HandleFunc("/v1/catalog/{revision}", s.authed(s.catalog))
+	// Methods are dispatched by the access table and the handlers, not in
+	// the patterns, so that a wrong method also gets an ErrorBody rather
+	// than the mux's plain text.
+	s.handle("/v1/blobs/missing", s.missing)
+	s.handle("/v1/blobs/{sha256}", s.blob)
+	s.handle("/v1/blobs/{sha256}/uploads", s.upload)
+	s.handle("/v1/cases/{id}", s.caseByID)
+	s.handle("/v1/cases", s.cases)
+	s.handle("/v1/cases/{id}/confirm", s.confirm)
+	s.handle("/v1/vault/query", s.vaultQuery)
+	s.handle("/v1/events/{id}", s.putEvent)
+	s.handle("/v1/events", s.events)
+	s.handle("/v1/catalog", s.catalogHead)
+	s.handle("/v1/catalog/{revision}", s.catalog)
+	s.handle("/v1/whoami", s.whoami)
+	s.handle("/v1/token", s.rotateToken)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, wire.CodeNotFound, "no such path: "+r.URL.Path, nil)
 	})
@@ -88,26 +132,44 @@ func New(st Storage, opt Options) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Enrol enrols the terminal name of hall and returns its bearer token. The
-// token is shown once; only its SHA-256 is kept. Enrolling a name again
-// needs Revoke first, so a token cannot be replaced by accident.
-func (s *Server) Enrol(hall, name string) (string, error) {
-	if hall == "" || name == "" {
-		return "", fmt.Errorf("enrol terminal: hall %q and name %q must both be given", hall, name)
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+// Enrol enrols the terminal name of hall with role and returns its bearer
+// token. The token is shown once; only its SHA-256 is kept. Enrolling a
+// name again needs Revoke first, so a token cannot be replaced by accident.
+func (s *Server) Enrol(role Role, hall, name string) (string, error) {
+	if _, err := ParseRole(string(role)); err != nil {
 		return "", fmt.Errorf("enrol terminal %s: %w", name, err)
 	}
-	token := hex.EncodeToString(raw)
-	t := Terminal{Name: name, Hall: hall, TokenHash: tokenHash(token), EnrolledAt: time.Now().UTC()}
+	if !validTerminalName(name) || hall == "" || strings.ContainsRune(hall, 0) {
+		return "", fmt.Errorf("enrol terminal: name %q must be 1 to 64 of a–z, A–Z, 0–9, '_', '-' starting with a letter or digit, and hall %q given", name, hall)
+	}
+	token, err := newToken()
+	if err != nil {
+		return "", fmt.Errorf("enrol terminal %s: %w", name, err)
+	}
+	now := s.now().UTC()
+	t := Terminal{Name: name, Hall: hall, Role: role, TokenHash: tokenHash(token), EnrolledAt: now, ExpiresAt: now.Add(s.opt.TokenLifetime)}
 	if err := s.st.AddTerminal(context.Background(), t); err != nil {
 		return "", fmt.Errorf("enrol terminal: %w", err)
 	}
 	return token, nil
 }
 
-// Revoke revokes the terminal name: its token is refused from now on.
+// validTerminalName: a terminal name begins every id the terminal makes
+// and names its staging files, so it is kept to a safe alphabet (no '.').
+func validTerminalName(name string) bool {
+	if name == "" || len(name) > 64 || name[0] == '-' || name[0] == '_' {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Revoke revokes the terminal name: its token is refused from the next
+// request on.
 func (s *Server) Revoke(name string) error {
 	if err := s.st.RevokeTerminal(context.Background(), name); err != nil {
 		return fmt.Errorf("revoke terminal: %w", err)
@@ -115,41 +177,58 @@ func (s *Server) Revoke(name string) error {
 	return nil
 }
 
+// SetRole gives the terminal name a role: the upgrade path for terminals
+// enrolled before roles, which are refused until they have one. Its token
+// then expires TokenLifetime from now, like a new one.
+func (s *Server) SetRole(name string, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return fmt.Errorf("set role of %s: %w", name, err)
+	}
+	ctx := context.Background()
+	ts, err := s.st.Terminals(ctx)
+	if err != nil {
+		return fmt.Errorf("set role of %s: %w", name, err)
+	}
+	i := slices.IndexFunc(ts, func(t Terminal) bool { return t.Name == name })
+	if i < 0 {
+		return fmt.Errorf("set role of %s: terminal %w", name, ErrNotFound)
+	}
+	t := ts[i]
+	t.Role, t.ExpiresAt = role, s.now().UTC().Add(s.opt.TokenLifetime)
+	if err := s.st.UpdateTerminal(ctx, t); err != nil {
+		return fmt.Errorf("set role of %s: %w", name, err)
+	}
+	return nil
+}
+
+// RotateToken issues the terminal name a new token, as POST /v1/token
+// does; an administrator's way to re-key a terminal without revoking it.
+func (s *Server) RotateToken(name string) (string, time.Time, error) {
+	ctx := context.Background()
+	ts, err := s.st.Terminals(ctx)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("rotate token of %s: %w", name, err)
+	}
+	i := slices.IndexFunc(ts, func(t Terminal) bool { return t.Name == name && !t.Revoked })
+	if i < 0 {
+		return "", time.Time{}, fmt.Errorf("rotate token of %s: no such enrolled terminal: %w", name, ErrNotFound)
+	}
+	tok, t, err := s.rotate(ctx, ts[i])
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("rotate token of %s: %w", name, err)
+	}
+	return tok, t.ExpiresAt, nil
+}
+
+// Terminals lists the enrolled terminals, for administration.
+func (s *Server) Terminals() ([]Terminal, error) { return s.st.Terminals(context.Background()) }
+
 func tokenHash(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }
 
-type authedHandler func(w http.ResponseWriter, r *http.Request, t Terminal)
-
-func (s *Server) authed(h authedHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
-			writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing bearer token", nil)
-			return
-		}
-		t, err := s.st.TerminalByToken(r.Context(), tokenHash(token))
-		if errors.Is(err, ErrNotFound) {
-			writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "unknown token; enrol this terminal", nil)
-			return
-		}
-		if err != nil {
-			s.internal(w, "look up terminal", err)
-			return
-		}
-		if t.Revoked {
-			writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "terminal "+t.Name+" is revoked; enrol it again", nil)
-			return
-		}
-		h(w, r, t)
-	}
-}
-
-func (s *Server) missing(w http.ResponseWriter, r *http.Request, _ Terminal) {
-	if !allow(w, r, http.MethodPost) {
-		return
-	}
+func (s *Server) missing(w http.ResponseWriter, r *http.Request, _ *Caller) {
 	var req wire.MissingRequest
 	if !s.decode(w, r, &req) {
 		return
@@ -177,7 +256,7 @@ func (s *Server) missing(w http.ResponseWriter, r *http.Request, _ Terminal) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
+func (s *Server) blob(w http.ResponseWriter, r *http.Request, c *Caller) {
 	sum := r.PathValue("sha256")
 	if !wire.ValidSHA256(sum) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a lowercase hex SHA-256", sum), nil)
@@ -196,6 +275,9 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
 		}
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
+		if !s.blobOfHall(w, r, c, sum) {
+			return
+		}
 		f, err := s.st.OpenBlob(r.Context(), sum)
 		if errors.Is(err, ErrNotFound) {
 			writeError(w, http.StatusNotFound, wire.CodeNotFound, "blob "+sum+" is not held", nil)
@@ -218,9 +300,53 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
 		}
 	case http.MethodPut:
 		s.putBlob(w, r, sum)
-	default:
-		methodNotAllowed(w, r, "GET, HEAD, PUT")
 	}
+}
+
+// blobOfHall answers for a GET of blob sum unless the case its ?case=
+// names is of the caller's hall and names the blob, as a material or as a
+// material supplied later. A page is read as part of a case, never by hash
+// alone: a hash from a vault answer or a log must not open a page of
+// another hall.
+func (s *Server) blobOfHall(w http.ResponseWriter, r *http.Request, c *Caller, sum string) bool {
+	id := r.URL.Query().Get("case")
+	c.Read("blob " + sum + " of case " + id)
+	if !wire.ValidCaseID(id) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("case %q is not a valid case id; a blob is read as part of its case: ?case=ID", id), nil)
+		return false
+	}
+	cs, ok := s.caseOfHall(w, r, c, id)
+	if !ok {
+		return false
+	}
+	if slices.ContainsFunc(cs.Manifest.Materials, func(m wire.MaterialRef) bool { return !m.Exempt && m.SHA256 == sum }) {
+		return true
+	}
+	evs, err := s.st.CaseEvents(r.Context(), id)
+	if err != nil {
+		s.internal(w, "list events", err)
+		return false
+	}
+	if slices.ContainsFunc(evs, func(e wire.Event) bool { return e.Kind == wire.EventDeferredSupplied && e.SHA256 == sum }) {
+		return true
+	}
+	forbidden(w, "case "+id+" names no blob "+sum)
+	return false
+}
+
+// caseOfHall reads the case id for the caller, answering 404 or 403 itself
+// when it is not held or not of the caller's hall.
+func (s *Server) caseOfHall(w http.ResponseWriter, r *http.Request, c *Caller, id string) (Case, bool) {
+	cs, err := s.st.GetCase(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, wire.CodeNotFound, "case "+id+" is not held", nil)
+		return cs, false
+	}
+	if err != nil {
+		s.internal(w, "read case", err)
+		return cs, false
+	}
+	return cs, sameHall(w, c, cs)
 }
 
 // verifyingReader passes the body through and, at its end, reports
@@ -290,7 +416,7 @@ func (s *Server) tooLarge(w http.ResponseWriter, n int64) {
 	writeError(w, http.StatusRequestEntityTooLarge, wire.CodeTooLarge, msg, nil)
 }
 
-func (s *Server) caseByID(w http.ResponseWriter, r *http.Request, t Terminal) {
+func (s *Server) caseByID(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := r.PathValue("id")
 	if !wire.ValidCaseID(id) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a valid case id", id), nil)
@@ -298,24 +424,20 @@ func (s *Server) caseByID(w http.ResponseWriter, r *http.Request, t Terminal) {
 	}
 	switch r.Method {
 	case http.MethodGet:
-		c, err := s.st.GetCase(r.Context(), id)
-		if errors.Is(err, ErrNotFound) {
-			writeError(w, http.StatusNotFound, wire.CodeNotFound, "case "+id+" is not held", nil)
-			return
+		c.Read("case " + id)
+		if cs, ok := s.caseOfHall(w, r, c, id); ok {
+			writeJSON(w, http.StatusOK, cs.Manifest)
 		}
-		if err != nil {
-			s.internal(w, "read case", err)
-			return
-		}
-		writeJSON(w, http.StatusOK, c.Manifest)
 	case http.MethodPut:
-		s.putCase(w, r, t, id)
-	default:
-		methodNotAllowed(w, r, "GET, PUT")
+		s.putCase(w, r, c.Terminal, id)
 	}
 }
 
 func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id string) {
+	if !ownID(t.Name, id) {
+		forbidden(w, fmt.Sprintf("case id %q does not begin with this terminal's name %q and a '-'; a terminal names its own cases", id, t.Name))
+		return
+	}
 	var m wire.Manifest
 	if !s.decode(w, r, &m) {
 		return
@@ -335,7 +457,7 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 		writeJSON(w, http.StatusOK, m)
 		return
 	case err == nil:
-		s.conflict(w, id, old.Manifest.Terminal)
+		s.conflict(w, id)
 		return
 	case !errors.Is(err, ErrNotFound):
 		s.internal(w, "read case", err)
@@ -364,10 +486,10 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 		s.internal(w, "make blobs durable", err)
 		return
 	}
-	stored, err := s.st.PutCase(ctx, Case{Manifest: m, ReceivedAt: time.Now().UTC()})
+	stored, err := s.st.PutCase(ctx, Case{Manifest: m, Hall: t.Hall, ReceivedAt: s.now().UTC()})
 	switch {
 	case errors.Is(err, ErrConflict):
-		s.conflict(w, id, "")
+		s.conflict(w, id)
 	case err != nil:
 		s.internal(w, "store case", err)
 	case stored:
@@ -387,12 +509,8 @@ func blobsOf(m wire.Manifest) []string {
 	return out
 }
 
-func (s *Server) conflict(w http.ResponseWriter, id, from string) {
-	msg := "case " + id + " is held with other content"
-	if from != "" {
-		msg += " (sent by terminal " + from + ")"
-	}
-	writeError(w, http.StatusConflict, wire.CodeConflict, msg+"; a case id must not be reused", nil)
+func (s *Server) conflict(w http.ResponseWriter, id string) {
+	writeError(w, http.StatusConflict, wire.CodeConflict, "case "+id+" is held with other content; a case id must not be reused", nil)
 }
 
 // checkManifest returns what is wrong with m put under id, or "".
@@ -415,33 +533,37 @@ func checkManifest(m wire.Manifest, id string) string {
 	return ""
 }
 
-func (s *Server) cases(w http.ResponseWriter, r *http.Request, _ Terminal) {
-	if !allow(w, r, http.MethodGet) {
-		return
-	}
+// cases lists the cases of the caller's hall, from the summaries stored
+// beside them: no manifest is decrypted for a list.
+func (s *Server) cases(w http.ResponseWriter, r *http.Request, c *Caller) {
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("limit %q is not a number from 1 to 1000", v), nil)
+		if err != nil || n < 1 || n > s.opt.MaxListCases {
+			writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("limit %q is not a number from 1 to %d", v, s.opt.MaxListCases), nil)
 			return
 		}
 		limit = n
 	}
-	cs, err := s.st.ListCases(r.Context(), limit)
+	c.Read("case list of hall " + c.Terminal.Hall)
+	out, err := s.st.ListCases(r.Context(), c.Terminal.Hall, limit)
 	if err != nil {
 		s.internal(w, "list cases", err)
 		return
 	}
-	out := make([]wire.CaseSummary, 0, len(cs))
-	for _, c := range cs {
-		m := c.Manifest
-		a := m.Applicant
-		a.IDNumber = mask.ID(a.IDNumber)
-		out = append(out, wire.CaseSummary{ID: m.ID, Terminal: m.Terminal, Items: m.Items, Applicant: a,
-			Materials: len(m.Materials), ReceivedAt: c.ReceivedAt})
-	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// Summary is the list line of c: its names and ID number masked.
+func Summary(c Case) wire.CaseSummary {
+	m := c.Manifest
+	items := m.Items
+	if items == nil {
+		items = []string{}
+	}
+	return wire.CaseSummary{ID: m.ID, Terminal: m.Terminal, Hall: c.Hall, Items: items,
+		Applicant: wire.Applicant{Name: mask.Name(m.Applicant.Name), IDNumber: mask.ID(m.Applicant.IDNumber)},
+		Materials: len(m.Materials), ReceivedAt: c.ReceivedAt}
 }
 
 // decode reads one JSON value from a body of at most MaxManifestBytes, and

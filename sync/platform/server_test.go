@@ -43,7 +43,7 @@ func newFixture(t *testing.T, opt Options) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	srv := New(st, opt)
-	token, err := srv.Enrol("中山区政务服务中心", "kiosk-01")
+	token, err := srv.Enrol(RoleKiosk, "中山区政务服务中心", "kiosk-01")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func (f *fixture) state() []string {
 		}
 		return err
 	})
-	cs, err := f.st.ListCases(context.Background(), 1000)
+	cs, err := f.st.ListCases(context.Background(), "中山区政务服务中心", 1000)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestErrors(t *testing.T) {
 	if code, b := f.do("PUT", "/v1/cases/case-1", f.token, strings.NewReader(mustJSON(stored))); code != 201 {
 		t.Fatalf("put case: %d %s", code, b)
 	}
-	revoked, err := f.srv.Enrol("中山区政务服务中心", "kiosk-02")
+	revoked, err := f.srv.Enrol(RoleKiosk, "中山区政务服务中心", "kiosk-02")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,13 +241,13 @@ func TestIdempotentAndTerminalFromCredential(t *testing.T) {
 
 func TestEnrol(t *testing.T) {
 	f := newFixture(t, Options{})
-	if _, err := f.srv.Enrol("hall", "kiosk-01"); err == nil || !strings.Contains(err.Error(), "revoke it first") {
+	if _, err := f.srv.Enrol(RoleKiosk, "hall", "kiosk-01"); err == nil || !strings.Contains(err.Error(), "revoke it first") {
 		t.Errorf("second enrolment of an active name: %v", err)
 	}
 	if err := f.srv.Revoke("kiosk-01"); err != nil {
 		t.Fatal(err)
 	}
-	token, err := f.srv.Enrol("hall", "kiosk-01")
+	token, err := f.srv.Enrol(RoleKiosk, "hall", "kiosk-01")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,16 +38,23 @@ func (e *OffsetError) Error() string {
 // Case is a case as the platform holds it.
 type Case struct {
 	Manifest   wire.Manifest // Terminal is the sender's enrolled name
+	Hall       string        // the sender's hall: who may read the case
 	ReceivedAt time.Time
 }
 
 // Terminal is an enrolled appliance. Only the SHA-256 of its token is kept.
+// A rotated token stays valid until PrevExpiresAt, so a terminal that lost
+// the answer to its rotation can still rotate again with the old one.
 type Terminal struct {
-	Name       string    `json:"name"`
-	Hall       string    `json:"hall"`
-	TokenHash  string    `json:"token_hash"` // lowercase hex SHA-256 of the bearer token
-	EnrolledAt time.Time `json:"enrolled_at"`
-	Revoked    bool      `json:"revoked,omitempty"`
+	Name          string    `json:"name"`
+	Hall          string    `json:"hall"`
+	Role          Role      `json:"role,omitempty"` // empty: enrolled before roles; refused until given one
+	TokenHash     string    `json:"token_hash"`     // lowercase hex SHA-256 of the bearer token
+	ExpiresAt     time.Time `json:"expires_at,omitzero"`
+	PrevTokenHash string    `json:"prev_token_hash,omitempty"`
+	PrevExpiresAt time.Time `json:"prev_expires_at,omitzero"`
+	EnrolledAt    time.Time `json:"enrolled_at"`
+	Revoked       bool      `json:"revoked,omitempty"`
 }
 
 // Storage is what the server keeps: blobs, cases and terminals. BoltStorage
@@ -105,17 +112,27 @@ type Storage interface {
 	PutCase(ctx context.Context, c Case) (stored bool, err error)
 	// GetCase returns the case id; ErrNotFound if not held.
 	GetCase(ctx context.Context, id string) (Case, error)
-	// ListCases returns up to limit cases, the most recently received first.
-	ListCases(ctx context.Context, limit int) ([]Case, error)
+	// ListCases returns the summaries of up to limit cases of hall, the
+	// most recently received first. A summary is stored beside its case when
+	// the case is put (names and ID numbers masked), so a list decrypts no
+	// manifest.
+	ListCases(ctx context.Context, hall string, limit int) ([]wire.CaseSummary, error)
 
 	// AddTerminal enrols t. ErrExists if a terminal of that name is
 	// enrolled and not revoked; a revoked one is replaced.
 	AddTerminal(ctx context.Context, t Terminal) error
 	// RevokeTerminal revokes the terminal name; ErrNotFound if none.
 	RevokeTerminal(ctx context.Context, name string) error
-	// TerminalByToken returns the terminal whose token hashes to tokenHash,
-	// revoked or not; ErrNotFound if none.
+	// TerminalByToken returns the terminal whose token (current or the one
+	// before a rotation) hashes to tokenHash, revoked or not; ErrNotFound if
+	// none.
 	TerminalByToken(ctx context.Context, tokenHash string) (Terminal, error)
+	// UpdateTerminal stores t over the terminal of its name and keeps the
+	// token index in step with its TokenHash and PrevTokenHash; ErrNotFound
+	// if no terminal has that name.
+	UpdateTerminal(ctx context.Context, t Terminal) error
+	// Terminals lists every enrolled terminal, revoked ones too, by name.
+	Terminals(ctx context.Context) ([]Terminal, error)
 
 	// ApplicantSecret returns the platform's secret for keying applicants
 	// (an HMAC key of 32 bytes), made at random on first use and the same

@@ -13,7 +13,7 @@ import (
 
 // upload answers /v1/blobs/{sha256}/uploads: a large blob sent in pieces,
 // by offset, after tus 1.0 (docs/sync-protocol.md, "Resumable upload").
-func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ Terminal) {
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ *Caller) {
 	sum := r.PathValue("sha256")
 	if !wire.ValidSHA256(sum) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a lowercase hex SHA-256", sum), nil)
@@ -38,8 +38,6 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ Terminal) {
 		w.WriteHeader(http.StatusOK)
 	case http.MethodPatch:
 		s.patchUpload(w, r, sum)
-	default:
-		methodNotAllowed(w, r, "HEAD, PATCH, POST")
 	}
 }
 

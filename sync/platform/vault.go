@@ -7,13 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
+	"yici/sync/catalog"
 	"yici/sync/wire"
 )
 
@@ -36,9 +37,26 @@ func (s *Server) applicantKey(ctx context.Context, idNumber string) (string, err
 	return hex.EncodeToString(mac.Sum(nil)), nil
 }
 
-func (s *Server) vaultQuery(w http.ResponseWriter, r *http.Request, _ Terminal) {
-	if !allow(w, r, http.MethodPost) {
+// vaultQuery answers what is on file for one applicant. A kiosk, or a
+// desk without a clerk signed in, learns only which material codes are on
+// file and until when: no refs, hashes, cases or applicant key, nothing
+// that leads to a page or a name; and a kiosk is rate-limited, so the
+// vault is no ID-number oracle. A desk with a clerk signed in gets the
+// whole entries, to show where each came from.
+func (s *Server) vaultQuery(w http.ResponseWriter, r *http.Request, c *Caller) {
+	full := c.Terminal.Role == RoleDesk && r.Header.Get(HeaderSession) != ""
+	if full && !s.signIn(w, r, c) {
 		return
+	}
+	if !full {
+		if ok, wait := s.vaultLimit.allow(c.Terminal.Name); !ok {
+			secs := int(wait.Seconds()) + 1
+			s.logf("platform: ALERT: terminal %s (hall %s) passed its vault query limit of %d a minute", c.Terminal.Name, c.Terminal.Hall, s.opt.VaultPerMinute)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writeError(w, http.StatusTooManyRequests, wire.CodeRateLimited,
+				fmt.Sprintf("more than %d vault queries a minute from terminal %s; retry in %d s", s.opt.VaultPerMinute, c.Terminal.Name, secs), nil)
+			return
+		}
 	}
 	var q wire.VaultQuery
 	if !s.decode(w, r, &q) {
@@ -55,21 +73,39 @@ func (s *Server) vaultQuery(w http.ResponseWriter, r *http.Request, _ Terminal) 
 		s.internal(w, "key applicant", err)
 		return
 	}
+	c.Read("vault of applicant " + key[:16])
 	entries, err := s.st.VaultEntries(r.Context(), key)
 	if err != nil {
 		s.internal(w, "read vault", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.VaultAnswer{Applicant: key, AsOf: time.Now().UTC(), Entries: entries})
-}
-
-// confirm makes confirmed materials of a held case vault entries. The
-// entry of a material is named "<case>/<code>", so confirming again
-// changes nothing but a corrected validity.
-func (s *Server) confirm(w http.ResponseWriter, r *http.Request, t Terminal) {
-	if !allow(w, r, http.MethodPost) {
+	if full {
+		writeJSON(w, http.StatusOK, wire.VaultAnswer{Applicant: key, AsOf: s.now().UTC(), Entries: entries})
 		return
 	}
+	writeJSON(w, http.StatusOK, wire.VaultAnswer{AsOf: s.now().UTC(), Entries: codesAndDates(entries, q.Codes)})
+}
+
+// codesAndDates keeps of entries what a kiosk may know: for each entry of
+// one of codes (all codes when none are given), its code, name, source and
+// validity.
+func codesAndDates(entries []wire.VaultEntry, codes []string) []wire.VaultEntry {
+	out := []wire.VaultEntry{}
+	for _, e := range entries {
+		if len(codes) > 0 && !slices.Contains(codes, e.Code) {
+			continue
+		}
+		out = append(out, wire.VaultEntry{Code: e.Code, Name: e.Name, Source: e.Source, ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil})
+	}
+	return out
+}
+
+// confirm makes confirmed materials of a held case of the caller's hall
+// vault entries, in the name of the clerk signed in. Each stays valid as
+// long as the catalogue revision of the case says for its material. The
+// entry of a material is named "<case>/<code>", so confirming again
+// changes nothing.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := r.PathValue("id")
 	if !wire.ValidCaseID(id) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a valid case id", id), nil)
@@ -79,24 +115,25 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, t Terminal) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	if req.Clerk == "" || len(req.Materials) == 0 {
-		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, "a confirmation names the clerk and at least one material", nil)
+	if len(req.Materials) == 0 {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, "a confirmation names at least one material", nil)
 		return
 	}
 	ctx := r.Context()
-	c, err := s.st.GetCase(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		writeError(w, http.StatusNotFound, wire.CodeNotFound, "case "+id+" is not held; put it before confirming its materials", nil)
+	cs, ok := s.caseOfHall(w, r, c, id)
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.internal(w, "read case", err)
-		return
-	}
-	m := c.Manifest
+	m := cs.Manifest
 	if !wire.ValidIDNumber(m.Applicant.IDNumber) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
 			"case "+id+" has no valid resident ID number, so its materials cannot be kept for the applicant", nil)
+		return
+	}
+	cat, err := s.catalogAt(ctx, m.CatalogRevision)
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, wire.CodeBadRequest,
+			fmt.Sprintf("case %s: catalogue revision %d cannot be read, so no validity can be given: %v", id, m.CatalogRevision, err), nil)
 		return
 	}
 	key, err := s.applicantKey(ctx, m.Applicant.IDNumber)
@@ -109,7 +146,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, t Terminal) {
 		s.internal(w, "read vault", err)
 		return
 	}
-	now := time.Now().UTC()
+	now := s.now().UTC()
 	var out []wire.VaultEntry
 	for _, cm := range req.Materials {
 		i := slices.IndexFunc(m.Materials, func(mr wire.MaterialRef) bool { return mr.Code == cm.Code && !mr.Exempt })
@@ -118,21 +155,20 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, t Terminal) {
 				fmt.Sprintf("case %s has no handed-in material %q to confirm", id, cm.Code), nil)
 			return
 		}
-		if !cm.ValidUntil.IsZero() && !cm.ValidUntil.After(now) {
+		cm, ok := cat.MaterialOf(m.Items, cm.Code)
+		if !ok {
 			writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
-				fmt.Sprintf("material %s: valid_until %s is not in the future", cm.Code, cm.ValidUntil.Format(time.RFC3339)), nil)
+				fmt.Sprintf("no item of case %s asks for material %q in catalogue revision %d", id, m.Materials[i].Code, m.CatalogRevision), nil)
 			return
 		}
 		mr := m.Materials[i]
 		e := wire.VaultEntry{Ref: id + "/" + mr.Code, Code: mr.Code, Name: mr.Name, Source: wire.SourceCase,
-			Issuer: t.Hall, SHA256: mr.SHA256, Size: mr.Size, ContentType: mr.ContentType,
-			ValidFrom: now, ValidUntil: cm.ValidUntil.UTC(), Case: id, ConfirmedBy: req.Clerk, ConfirmedAt: now}
+			Issuer: c.Terminal.Hall, SHA256: mr.SHA256, Size: mr.Size, ContentType: mr.ContentType,
+			ValidFrom: now, ValidUntil: now.Add(cm.Validity()), Case: id, ConfirmedBy: c.Clerk, ConfirmedAt: now}
 		if j := slices.IndexFunc(held, func(h wire.VaultEntry) bool { return h.Ref == e.Ref }); j >= 0 {
-			// Keep the first confirmation's who and when; a repeat only
-			// corrects the validity.
-			old := held[j]
-			old.ValidUntil = e.ValidUntil
-			e = old
+			// Confirmed before: the first confirmation's who, when and
+			// validity stand.
+			e = held[j]
 		}
 		out = append(out, e)
 	}
@@ -141,6 +177,29 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, t Terminal) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.ConfirmAnswer{Applicant: key, Entries: out})
+}
+
+// catalogAt returns catalogue revision rev, parsed; a revision never
+// changes, so each is parsed once.
+func (s *Server) catalogAt(ctx context.Context, rev int) (*catalog.Catalog, error) {
+	s.catMu.Lock()
+	defer s.catMu.Unlock()
+	if c, ok := s.cats[rev]; ok {
+		return c, nil
+	}
+	doc, err := s.st.GetCatalog(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	c, err := catalog.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	if s.cats == nil {
+		s.cats = map[int]*catalog.Catalog{}
+	}
+	s.cats[rev] = c
+	return c, nil
 }
 
 // Licence is one electronic licence in the file LoadLicences reads: the

@@ -61,7 +61,7 @@ func newPlatform(t testing.TB, dir string) *testPlatform {
 	t.Cleanup(func() { st.Close() })
 	p := &testPlatform{srv: platform.New(st, platform.Options{}), st: st,
 		casesMade: map[string]int{}}
-	if p.token, err = p.srv.Enrol("甘井子区政务服务中心", "kiosk-07"); err != nil {
+	if p.token, err = p.srv.Enrol(platform.RoleKiosk, "甘井子区政务服务中心", "kiosk-07"); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(p)

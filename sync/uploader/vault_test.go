@@ -140,7 +140,7 @@ func TestPinnedTLS(t *testing.T) {
 	}
 	defer st.Close()
 	srv := platform.New(st, platform.Options{})
-	token, _ := srv.Enrol("甘井子区政务服务中心", "kiosk-07")
+	token, _ := srv.Enrol(platform.RoleKiosk, "甘井子区政务服务中心", "kiosk-07")
 	cfg, info, err := platform.LoadTLS(platform.TLSOptions{Dir: filepath.Join(dir, "platform")})
 	if err != nil {
 		t.Fatal(err)

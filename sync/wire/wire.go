@@ -82,10 +82,12 @@ type MissingResponse struct {
 	Missing []string `json:"missing"`
 }
 
-// CaseSummary is a line of the platform's case list. IDNumber is masked.
+// CaseSummary is a line of the platform's case list. Name and IDNumber are
+// masked.
 type CaseSummary struct {
 	ID         string    `json:"id"`
 	Terminal   string    `json:"terminal"`
+	Hall       string    `json:"hall"`
 	Items      []string  `json:"items"`
 	Applicant  Applicant `json:"applicant"`
 	Materials  int       `json:"materials"`
