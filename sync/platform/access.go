@@ -139,7 +139,7 @@ func (s *Server) handle(pattern string, h callerHandler) {
 			forbidden(rec, fmt.Sprintf("a %s may not %s %s", c.Terminal.Role, r.Method, pattern))
 			return
 		}
-		if ru.clerk && !s.signIn(rec, r, c) {
+		if ru.clerk && !s.needClerk(rec, r, c) {
 			return
 		}
 		h(rec, r, c)

@@ -47,7 +47,7 @@ func (s *Server) putEvent(w http.ResponseWriter, r *http.Request, c *Caller) {
 	ctx := r.Context()
 	// A desk sends a kiosk's kinds (a rating on its pad) as a kiosk does
 	// when no clerk session comes with it.
-	byClerk := t.Role == RoleDesk && (!slices.Contains(kioskEventKinds, e.Kind) || r.Header.Get(HeaderSession) != "")
+	byClerk := t.Role == RoleDesk && (!slices.Contains(kioskEventKinds, e.Kind) || r.Header.Get(wire.HeaderSession) != "")
 	if !byClerk {
 		if !slices.Contains(kioskEventKinds, e.Kind) {
 			forbidden(w, fmt.Sprintf("a kiosk may not send %s events; they are a clerk's", e.Kind))
@@ -58,7 +58,7 @@ func (s *Server) putEvent(w http.ResponseWriter, r *http.Request, c *Caller) {
 			return
 		}
 	} else {
-		if !s.signIn(w, r, c) {
+		if !s.needClerk(w, r, c) {
 			return
 		}
 		e.Clerk = c.Clerk

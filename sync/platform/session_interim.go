@@ -6,13 +6,10 @@ import (
 	"yici/sync/wire"
 )
 
-// HeaderSession carries a clerk's session token from a desk.
-const HeaderSession = "Yici-Session"
-
-// signIn finds the clerk signed in at the caller's desk and puts them in
+// needClerk finds the clerk signed in at the caller's desk and puts them in
 // c, or answers 401 itself. Interim: clerk sessions arrive with the clerk
 // accounts.
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *Caller) bool {
+func (s *Server) needClerk(w http.ResponseWriter, r *http.Request, c *Caller) bool {
 	writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "no clerk is signed in at desk "+c.Terminal.Name, nil)
 	return false
 }

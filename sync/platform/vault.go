@@ -44,8 +44,8 @@ func (s *Server) applicantKey(ctx context.Context, idNumber string) (string, err
 // vault is no ID-number oracle. A desk with a clerk signed in gets the
 // whole entries, to show where each came from.
 func (s *Server) vaultQuery(w http.ResponseWriter, r *http.Request, c *Caller) {
-	full := c.Terminal.Role == RoleDesk && r.Header.Get(HeaderSession) != ""
-	if full && !s.signIn(w, r, c) {
+	full := c.Terminal.Role == RoleDesk && r.Header.Get(wire.HeaderSession) != ""
+	if full && !s.needClerk(w, r, c) {
 		return
 	}
 	if !full {

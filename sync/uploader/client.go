@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"yici/sync/wire"
 )
@@ -16,8 +17,10 @@ import (
 // Client speaks the sync protocol (sync/wire, v1) to the platform.
 type Client struct {
 	BaseURL string       // e.g. https://platform.example.gov.cn, without /v1
-	Token   string       // the terminal's bearer token from enrolment
+	Token   string       // the terminal's bearer token; SetToken changes it while in use
 	HTTP    *http.Client // nil means http.DefaultClient
+
+	tokenMu sync.Mutex
 }
 
 // StatusError is an answer of the platform other than 2xx.
@@ -87,7 +90,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body io.Rea
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Authorization", "Bearer "+c.token())
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
