@@ -175,7 +175,8 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,
-			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog} {
+			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog,
+			bucketClerks, bucketSessions, bucketSignInMisses} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

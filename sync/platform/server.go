@@ -36,6 +36,7 @@ type Options struct {
 	// (423) until TCP gives up on it; default 30 s.
 	UploadIdleTimeout time.Duration
 	Logger            *log.Logger
+	Clerks            ClerkOptions // clerk sign-in and sessions (clerks.go)
 }
 
 // Server answers the sync protocol. Build it with New.
@@ -47,6 +48,8 @@ type Server struct {
 
 	secretMu sync.Mutex
 	secret   []byte // Storage.ApplicantSecret, read once
+
+	ck *clerkState // clerk sign-in and sessions (clerks.go)
 }
 
 // New returns a Server over st.
@@ -67,6 +70,7 @@ func New(st Storage, opt Options) *Server {
 	if opt.Logger != nil {
 		s.logf = opt.Logger.Printf
 	}
+	s.ck = newClerkState(&s.opt.Clerks)
 	// Methods are dispatched in the handlers, not in the patterns, so that
 	// a wrong method also gets an ErrorBody rather than the mux's plain text.
 	s.mux.HandleFunc("/v1/blobs/missing", s.authed(s.missing))
@@ -80,6 +84,7 @@ func New(st Storage, opt Options) *Server {
 	s.mux.HandleFunc("/v1/events", s.authed(s.events))
 	s.mux.HandleFunc("/v1/catalog", s.authed(s.catalogHead))
 	s.mux.HandleFunc("/v1/catalog/{revision}", s.authed(s.catalog))
+	s.mux.HandleFunc(wire.SessionPath, s.authed(s.session)) // role: desk
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, wire.CodeNotFound, "no such path: "+r.URL.Path, nil)
 	})
