@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	bucketClerks       = []byte("clerks")         // staff number → sealed Clerk JSON
-	bucketSessions     = []byte("sessions")       // session token hash → Session JSON
+	bucketClerks       = []byte("clerks")        // staff number → sealed Clerk JSON
+	bucketSessions     = []byte("sessions")      // session token hash → Session JSON
 	bucketSignInMisses = []byte("signin_misses") // missKey(hall/id) → Lockout JSON
 )
 
