@@ -96,6 +96,8 @@ var access = map[string]rule{
 	"GET /v1/events":                   clerkRead,
 	"GET /v1/catalog":                  everyone,
 	"GET /v1/catalog/{revision}":       everyone,
+	"POST /v1/session":                 desks, // a clerk signs in
+	"DELETE /v1/session":               desks,
 	"GET /v1/whoami":                   everyone,
 	"POST /v1/token":                   everyone,
 }
@@ -185,6 +187,18 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		return nil, false
 	}
 	return &Caller{Terminal: t}, true
+}
+
+// needClerk finds the clerk signed in at the caller's desk (the request's
+// Yici-Session) and puts them in c, or answers 401 session_required itself.
+func (s *Server) needClerk(w http.ResponseWriter, r *http.Request, c *Caller) bool {
+	ses, clerk, err := s.clerkSession(r, c.Terminal)
+	if err != nil {
+		s.sessionFailed(w, err)
+		return false
+	}
+	c.Clerk, c.Window = clerk.ID, ses.Window
+	return true
 }
 
 func forbidden(w http.ResponseWriter, msg string) {

@@ -183,7 +183,8 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,
-			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog, bucketSummaries, bucketHallRecv} {
+			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog, bucketSummaries, bucketHallRecv,
+			bucketClerks, bucketSessions, bucketSignInMisses} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -51,6 +51,7 @@ type Options struct {
 	// MaxListCases is the most cases one GET /v1/cases returns; default 200.
 	MaxListCases int
 	Logger       *log.Logger
+	Clerks       ClerkOptions // clerk sign-in and sessions (clerks.go)
 	Now          func() time.Time // default time.Now; tests set a clock
 }
 
@@ -69,6 +70,8 @@ type Server struct {
 
 	catMu sync.Mutex
 	cats  map[int]*catalog.Catalog // parsed catalogue revisions
+
+	ck *clerkState // clerk sign-in and sessions (clerks.go)
 }
 
 // New returns a Server over st.
@@ -108,6 +111,7 @@ func New(st Storage, opt Options) *Server {
 	if opt.Logger != nil {
 		s.logf = opt.Logger.Printf
 	}
+	s.ck = newClerkState(&s.opt.Clerks)
 	// Methods are dispatched by the access table and the handlers, not in
 	// the patterns, so that a wrong method also gets an ErrorBody rather
 	// than the mux's plain text.
@@ -124,6 +128,7 @@ func New(st Storage, opt Options) *Server {
 	s.handle("/v1/catalog/{revision}", s.catalog)
 	s.handle("/v1/whoami", s.whoami)
 	s.handle("/v1/token", s.rotateToken)
+	s.handle(wire.SessionPath, s.session)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, wire.CodeNotFound, "no such path: "+r.URL.Path, nil)
 	})

@@ -161,6 +161,47 @@ type Storage interface {
 	LatestCatalog(ctx context.Context) (int, error)
 	// GetCatalog returns revision rev; ErrNotFound if not stored.
 	GetCatalog(ctx context.Context, rev int) ([]byte, error)
+
+	// Clerks (clerks.go). A clerk record names a person: backends keep it
+	// sealed at rest.
+	//
+	// AddClerk stores c; ErrExists if a clerk of that ID exists.
+	AddClerk(ctx context.Context, c Clerk) error
+	// GetClerk returns the clerk id; ErrNotFound if none.
+	GetClerk(ctx context.Context, id string) (Clerk, error)
+	// UpdateClerk calls f on the clerk id and stores what f made of it if
+	// f returns true, atomically (no other update of the clerk in between),
+	// and returns the clerk as it stands after. ErrNotFound if none.
+	UpdateClerk(ctx context.Context, id string, f func(*Clerk) bool) (Clerk, error)
+	// UpdateSignInMiss is UpdateClerk for the lockout of a name no clerk
+	// of that hall has (key is hall + "/" + clerk id), so such a name
+	// locks as a clerk's does; a record not there starts out zero. Keys
+	// are clerk numbers typed at a desk (sometimes a PIN typed into the
+	// wrong field): backends keep them keyed, not in the clear.
+	UpdateSignInMiss(ctx context.Context, key string, f func(*Lockout) bool) (Lockout, error)
+	// DeleteSignInMisses removes the miss records last updated before
+	// before and not locked at that time.
+	DeleteSignInMisses(ctx context.Context, before time.Time) error
+
+	// Sessions of clerks, shared by all platform nodes.
+	//
+	// PutSession stores s under s.TokenHash, replacing one there.
+	PutSession(ctx context.Context, s Session) error
+	// SessionByHash returns the session whose token hashes to tokenHash;
+	// ErrNotFound if none.
+	SessionByHash(ctx context.Context, tokenHash string) (Session, error)
+	// TouchSession sets the LastUsed of the session tokenHash to at;
+	// ErrNotFound if none (it is never made again).
+	TouchSession(ctx context.Context, tokenHash string, at time.Time) error
+	// DeleteSession removes the session tokenHash; none is not an error.
+	DeleteSession(ctx context.Context, tokenHash string) error
+	// DeleteClerkSessions removes every session of the clerk and returns
+	// how many there were.
+	DeleteClerkSessions(ctx context.Context, clerk string) (int, error)
+	// DeleteExpiredSessions removes the sessions expired at now: past
+	// their Expires, or unused (LastUsed) for idle or more. It returns how
+	// many it removed.
+	DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int, error)
 }
 
 // Equal reports whether two manifests have the same content, which is what
