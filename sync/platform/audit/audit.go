@@ -134,6 +134,23 @@ type chain [chainLen]byte
 
 func (c chain) short() string { return hex.EncodeToString(c[:4]) + "…" }
 
+// diffShort shows 4 bytes of two chain values where they first differ, so
+// that an error message is short and still shows the difference.
+func diffShort(a, b chain) (string, string) {
+	i := 0
+	for i < chainLen-4 && a[i] == b[i] {
+		i++
+	}
+	if i == 0 {
+		return a.short(), b.short()
+	}
+	show := func(c chain) string { return "…" + hex.EncodeToString(c[i:i+4]) + "…" }
+	if i == chainLen-4 {
+		show = func(c chain) string { return "…" + hex.EncodeToString(c[i:]) }
+	}
+	return show(a), show(b)
+}
+
 // nextChain returns SHA-256(prev || frame), frame being a frame without
 // its chain value.
 func nextChain(prev chain, frame []byte) chain {

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -141,13 +140,15 @@ func (sc *scanner) next() (*Record, error) {
 	}
 	body := frame[:headerLen+n]
 	want := nextChain(sc.chain, body)
-	if got := frame[headerLen+n:]; !bytes.Equal(got, want[:]) {
-		return nil, broken(seq, "chain %x…, want %s", got[:4], want.short())
+	if got := chain(frame[headerLen+n:]); got != want {
+		g, w := diffShort(got, want)
+		return nil, broken(seq, "chain %s, want %s", g, w)
 	}
 	sc.ad = appendRecordAD(sc.ad, seq, sc.chain)
 	plain, err := sc.s.Open(frame[headerLen:headerLen+n], sc.ad)
 	if err != nil {
-		return nil, broken(seq, "does not open with this key (wrong key, or a forged record): %v", err)
+		// seal's error holds the additional data, binary here: left out.
+		return nil, broken(seq, "does not open with this key (wrong key, or a forged record)")
 	}
 	r := new(Record)
 	if err := json.Unmarshal(plain, r); err != nil {
@@ -169,7 +170,8 @@ func (sc *scanner) checkHead(h head) error {
 		return broken(0, "head says %d records, the log holds %d: records cut off the end", h.seq, sc.seq)
 	}
 	if h.seq > 0 && sc.markChain != h.chain {
-		return broken(h.seq, "chain %s, head says %s", sc.markChain.short(), h.chain.short())
+		g, w := diffShort(sc.markChain, h.chain)
+		return broken(h.seq, "chain %s, head says %s", g, w)
 	}
 	if h.seq == 0 && h.chain != (chain{}) {
 		return broken(0, "head says no records but chain %s", h.chain.short())
@@ -196,7 +198,7 @@ func readHead(path string, s seal.Sealer) (head, error) {
 	}
 	plain, err := s.Open(sealed, []byte(headAD))
 	if err != nil {
-		return head{}, broken(0, "head %s does not open with this key (wrong key, or an altered head): %v", headPath(path), err)
+		return head{}, broken(0, "head %s does not open with this key (wrong key, or an altered head)", headPath(path))
 	}
 	if len(plain) != headLen {
 		return head{}, broken(0, "head %s holds %d bytes, want %d", headPath(path), len(plain), headLen)
