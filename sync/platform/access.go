@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"yici/sync/platform/audit"
 	"yici/sync/wire"
 )
 
@@ -135,6 +136,14 @@ func (s *Server) handle(pattern string, h callerHandler) {
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		if ru.personal {
+			if s.opt.Audit != nil && s.auditDown.Load() {
+				// Try once more: a record of the refusal is itself a test.
+				s.auditRead(r, pattern, c, http.StatusServiceUnavailable)
+				if s.auditDown.Load() {
+					writeError(w, http.StatusServiceUnavailable, wire.CodeInternal, "the audit log cannot be written, so no personal data is read; hall IT must look at the platform's log", nil)
+					return
+				}
+			}
 			defer func() { s.auditRead(r, pattern, c, rec.status()) }()
 		}
 		if !slices.Contains(ru.roles, c.Terminal.Role) {
@@ -332,4 +341,44 @@ func (s *Server) rotate(ctx context.Context, t Terminal) (string, Terminal, erro
 	}
 	t.TokenHash, t.ExpiresAt = tokenHash(tok), now.Add(s.opt.TokenLifetime)
 	return tok, t, s.st.UpdateTerminal(ctx, t)
+}
+
+// Auditor keeps the audit log (*audit.Log): every read of personal data
+// and every sign-in, allowed or not (S19).
+type Auditor interface {
+	Append(audit.Record) error
+}
+
+// auditRead records the request r to pattern by c, answered status. A log
+// that cannot be written stops personal reads (503) until it can: a read
+// that leaves no record must not happen twice.
+func (s *Server) auditRead(r *http.Request, pattern string, c *Caller, status int) {
+	rec := audit.Record{Terminal: c.Terminal.Name, Hall: c.Terminal.Hall, Role: string(c.Terminal.Role),
+		Clerk: c.Clerk, Action: r.Method + " " + pattern, Object: c.object, Status: status}
+	s.appendAudit(rec)
+}
+
+// auditSignIn records a sign-in attempt at desk t.
+func (s *Server) auditSignIn(t Terminal, res SignInResult) {
+	rec := audit.Record{At: res.At, Terminal: t.Name, Hall: t.Hall, Role: string(t.Role), Clerk: res.Clerk,
+		Action: "POST " + wire.SessionPath, Object: "window " + res.Window, Status: http.StatusCreated}
+	if !res.OK {
+		rec.Status, rec.Reason = http.StatusUnauthorized, "sign-in refused: "+res.Reason
+	}
+	s.appendAudit(rec)
+}
+
+func (s *Server) appendAudit(rec audit.Record) {
+	if s.opt.Audit == nil {
+		return
+	}
+	if err := s.opt.Audit.Append(rec); err != nil {
+		if s.auditDown.CompareAndSwap(false, true) {
+			s.logf("platform: ALERT: audit log not written, personal reads refused until it is: %v", err)
+		}
+		return
+	}
+	if s.auditDown.CompareAndSwap(true, false) {
+		s.logf("platform: audit log written again; personal reads resume")
+	}
 }

@@ -86,7 +86,7 @@ var (
 	bucketVault     = []byte("vault")     // applicant → bucket of refKey(ref) → sealed VaultEntry JSON
 	bucketEvents    = []byte("events")    // id → eventJSON
 	bucketCaseEv    = []byte("case_events")
-	bucketCatalog   = []byte("catalog") // 8-byte revision → compact JSON
+	bucketCatalog   = []byte("catalog")       // 8-byte revision → compact JSON
 	bucketSummaries = []byte("summaries")     // case id → sealed wire.CaseSummary JSON
 	bucketHallRecv  = []byte("hall_received") // hall, 0, 8-byte sequence → case id
 
@@ -140,6 +140,23 @@ func recordAD(bucket []byte, key ...string) []byte {
 		ad = append(append(ad, '/'), k...)
 	}
 	return ad
+}
+
+// AuditSealer returns the sealer of the audit log of the platform in dir:
+// a key derived from dir/platform.key, so the log is readable with that
+// file alone, without opening (and locking) the database.
+func AuditSealer(dir string) (seal.Sealer, error) {
+	path := filepath.Join(dir, "platform.key")
+	if _, err := os.Stat(path); err != nil {
+		return seal.Sealer{}, fmt.Errorf("audit key: %w", err)
+	}
+	key, err := seal.LoadOrCreateKey(path)
+	if err != nil {
+		return seal.Sealer{}, fmt.Errorf("audit key: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("yici platform audit v1"))
+	return seal.New(mac.Sum(nil))
 }
 
 // OpenBolt opens or creates the storage in dir: dir/platform.db, dir/blobs/

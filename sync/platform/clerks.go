@@ -480,6 +480,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, t Terminal) {
 }
 
 func (s *Server) noteSignIn(t Terminal, res SignInResult) {
+	s.auditSignIn(t, res)
 	if s.ck.opt.OnSignIn != nil {
 		s.ck.opt.OnSignIn(t, res)
 	}

@@ -16,10 +16,11 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"yici/sync/catalog"
@@ -51,7 +52,8 @@ type Options struct {
 	// MaxListCases is the most cases one GET /v1/cases returns; default 200.
 	MaxListCases int
 	Logger       *log.Logger
-	Clerks       ClerkOptions // clerk sign-in and sessions (clerks.go)
+	Clerks       ClerkOptions     // clerk sign-in and sessions (clerks.go)
+	Audit        Auditor          // the audit log; nil records nothing (tests)
 	Now          func() time.Time // default time.Now; tests set a clock
 }
 
@@ -63,7 +65,8 @@ type Server struct {
 	logf func(format string, args ...any)
 
 	now        func() time.Time
-	vaultLimit *limiter // a kiosk's vault queries
+	vaultLimit *limiter    // a kiosk's vault queries
+	auditDown  atomic.Bool // the last audit append failed
 
 	secretMu sync.Mutex
 	secret   []byte // Storage.ApplicantSecret, read once
