@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"yici/sync/wire"
 )
 
 // A damaged blob file breaks the GET off: the reader gets an error, never
@@ -29,8 +31,9 @@ func TestGetDamagedBlob(t *testing.T) {
 			if code, b := f.do(http.MethodPut, "/v1/blobs/"+h, f.token, bytes.NewReader(data)); code != http.StatusCreated {
 				t.Fatalf("PUT: %d %s", code, b)
 			}
-			if err := f.st.SyncBlobs(context.Background(), []string{h}); err != nil {
-				t.Fatal(err)
+			m := manifest("kiosk-01-case-1", data)
+			if code, b := f.do(http.MethodPut, "/v1/cases/"+m.ID, f.token, strings.NewReader(mustJSON(m))); code != http.StatusCreated {
+				t.Fatalf("PUT case: %d %s", code, b)
 			}
 			raw, err := os.ReadFile(f.st.blobPath(h))
 			if err != nil {
@@ -39,8 +42,9 @@ func TestGetDamagedBlob(t *testing.T) {
 			if err := os.WriteFile(f.st.blobPath(h), tc.damage(raw), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			req, _ := http.NewRequest(http.MethodGet, f.url+"/v1/blobs/"+h, nil)
-			req.Header.Set("Authorization", "Bearer "+f.token)
+			req, _ := http.NewRequest(http.MethodGet, f.url+"/v1/blobs/"+h+"?case="+m.ID, nil)
+			req.Header.Set("Authorization", "Bearer "+f.desk)
+			req.Header.Set(wire.HeaderSession, f.session)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				return // broken off before the headers: also fine

@@ -65,11 +65,11 @@ func newClerkFixture(t *testing.T) *clerkFixture {
 		}}})
 	var err error
 	for name, tok := range map[string]*string{"desk-01": &cf.desk, "desk-02": &cf.desk2} {
-		if *tok, err = cf.srv.Enrol(hallA, name); err != nil {
+		if *tok, err = cf.srv.Enrol(RoleDesk, hallA, name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if cf.far, err = cf.srv.Enrol(hallB, "desk-09"); err != nil {
+	if cf.far, err = cf.srv.Enrol(RoleDesk, hallB, "desk-09"); err != nil {
 		t.Fatal(err)
 	}
 	if err := cf.srv.AddClerk(hallA, "0123", "李秀英", pinOK); err != nil {

@@ -114,12 +114,12 @@ func TestUploadSteps(t *testing.T) {
 			t.Errorf("%s: error offset %v, want %d", s.name, e.Offset, s.errOffset)
 		}
 	}
-	// Held exactly as a PUT holds a blob: readable, and committed by a case.
-	if code, b := f.do("GET", "/v1/blobs/"+h, f.token, nil); code != 200 || !bytes.Equal(b, data) {
-		t.Fatalf("get uploaded blob: %d, %d bytes, equal %v", code, len(b), bytes.Equal(b, data))
-	}
-	if code, b := f.do("PUT", "/v1/cases/case-1", f.token, bytes.NewReader([]byte(mustJSON(manifest("case-1", data))))); code != 201 {
+	// Held exactly as a PUT holds a blob: committed by a case, and readable.
+	if code, b := f.do("PUT", "/v1/cases/kiosk-01-case-1", f.token, bytes.NewReader([]byte(mustJSON(manifest("kiosk-01-case-1", data))))); code != 201 {
 		t.Fatalf("put case naming the uploaded blob: %d %s", code, b)
+	}
+	if code, b := f.asClerk("GET", "/v1/blobs/"+h+"?case=kiosk-01-case-1", nil); code != 200 || !bytes.Equal(b, data) {
+		t.Fatalf("get uploaded blob: %d, %d bytes, equal %v", code, len(b), bytes.Equal(b, data))
 	}
 	if _, err := os.Stat(f.st.blobPath(h)); err != nil {
 		t.Errorf("uploaded blob not in place after the commit: %v", err)
