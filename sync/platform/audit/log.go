@@ -45,20 +45,27 @@ type Log struct {
 // evidence, and move them aside to start a new log. A torn last frame, left
 // by a process killed while writing, is cut off (TornBytes says how much).
 func Open(path string, s seal.Sealer) (*Log, error) {
+	l, err := open(path, s)
+	var b *BrokenError
+	if errors.As(err, &b) {
+		return nil, fmt.Errorf("%w (keep %s and its head as evidence, and move them aside to start a new log)", err, path)
+	}
+	return l, err
+}
+
+func open(path string, s seal.Sealer) (*Log, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		f, err = create(path, s)
+	} else if err != nil {
+		err = fmt.Errorf("audit: open log: %w", err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("audit: open log: %w", err)
+		return nil, err
 	}
 	l, err := resume(f, path, s)
 	if err != nil {
 		f.Close()
-		var b *BrokenError
-		if errors.As(err, &b) {
-			return nil, fmt.Errorf("%w (keep %s and its head as evidence, and move them aside to start a new log)", err, path)
-		}
 		return nil, err
 	}
 	return l, nil
@@ -112,7 +119,7 @@ func create(path string, s seal.Sealer) (*os.File, error) {
 	// log never exists without it.
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("audit: create log: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.WriteString(Magic)
@@ -134,9 +141,13 @@ func create(path string, s seal.Sealer) (*os.File, error) {
 		err = seal.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
+		return nil, fmt.Errorf("audit: create log %s: %w", path, err)
 	}
-	return os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open log: %w", err)
+	}
+	return f, nil
 }
 
 // writeHead replaces the head of the log at path by h, atomically.
