@@ -25,6 +25,10 @@ func sum(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
+// kiosk is the terminal newFixture enrols, and the owner of what the tests
+// stage through the storage directly.
+const kiosk = "kiosk-01"
+
 type fixture struct {
 	t     *testing.T
 	srv   *Server
@@ -43,7 +47,7 @@ func newFixture(t *testing.T, opt Options) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	srv := New(st, opt)
-	token, err := srv.Enrol("中山区政务服务中心", "kiosk-01")
+	token, err := srv.Enrol("中山区政务服务中心", kiosk)
 	if err != nil {
 		t.Fatal(err)
 	}
