@@ -301,10 +301,11 @@ func (s *BoltStorage) charge(owner string, n int64) {
 }
 
 // reserve charges n more bytes to owner, or answers *QuotaError and
-// charges nothing if that passes its quota. Call with s.mu held.
-func (s *BoltStorage) reserve(owner string, n, want int64) error {
+// charges nothing if that passes its quota; before is what the same
+// request has charged already. Call with s.mu held.
+func (s *BoltStorage) reserve(owner string, n, before int64, atLeast bool) error {
 	if held := s.held[owner]; held+n > s.limits.MaxBytesPerTerminal {
-		return &QuotaError{Owner: owner, Held: held, Want: want, Limit: s.limits.MaxBytesPerTerminal}
+		return &QuotaError{Owner: owner, Held: held - before, Want: before + n, AtLeast: atLeast, Limit: s.limits.MaxBytesPerTerminal}
 	}
 	s.charge(owner, n)
 	return nil
@@ -431,7 +432,7 @@ func (q *quotaReader) Read(p []byte) (int, error) {
 	n, err := q.r.Read(p)
 	if n > 0 {
 		q.s.mu.Lock()
-		qerr := q.s.reserve(q.owner, int64(n), -1)
+		qerr := q.s.reserve(q.owner, int64(n), q.n, true)
 		q.s.mu.Unlock()
 		if qerr != nil {
 			return 0, qerr

@@ -190,7 +190,7 @@ func (s *BoltStorage) StartUpload(_ context.Context, owner, sha256 string, lengt
 		}
 		return u.offset, false, nil
 	}
-	if err := s.reserve(owner, length, length); err != nil {
+	if err := s.reserve(owner, length, 0, false); err != nil {
 		return 0, false, err
 	}
 	p := filepath.Join(s.partial, partName(owner, sha256, length))

@@ -32,18 +32,19 @@ var ErrQuota = errors.New("staging quota exceeded")
 // QuotaError refuses bytes that would take owner past its quota of staged
 // bytes (blobs received and not yet synced, plus open uploads' lengths).
 type QuotaError struct {
-	Owner string
-	Held  int64 // staged for owner already, in bytes
-	Want  int64 // asked for on top; -1 when not known in advance
-	Limit int64
+	Owner   string
+	Held    int64 // staged for owner already, in bytes
+	Want    int64 // asked for on top
+	AtLeast bool  // Want is what had arrived of a body of unknown length
+	Limit   int64
 }
 
 func (e *QuotaError) Error() string {
-	want := ""
-	if e.Want >= 0 {
-		want = fmt.Sprintf(", %d more asked", e.Want)
+	atLeast := ""
+	if e.AtLeast {
+		atLeast = "at least "
 	}
-	return fmt.Sprintf("terminal %s holds %d staged bytes%s; the limit is %d", e.Owner, e.Held, want, e.Limit)
+	return fmt.Sprintf("terminal %s holds %d staged bytes and asks %s%d more; the limit is %d", e.Owner, e.Held, atLeast, e.Want, e.Limit)
 }
 
 func (e *QuotaError) Unwrap() error { return ErrQuota }
