@@ -228,7 +228,6 @@ func (s *BoltStorage) AppendUpload(_ context.Context, owner, sha256 string, offs
 	k := uploadKey{owner, sha256}
 	s.mu.Lock()
 	u, stale := s.lookUpload(k)
-	removeAll(stale)
 	var err error
 	switch {
 	case u == nil:
@@ -241,6 +240,7 @@ func (s *BoltStorage) AppendUpload(_ context.Context, owner, sha256 string, offs
 		u.busy = true
 	}
 	s.mu.Unlock()
+	removeAll(stale)
 	if err != nil {
 		return 0, err
 	}

@@ -170,7 +170,10 @@ type Storage interface {
 	// DropStaging discards all owner has staged: its open uploads and its
 	// share of the blobs received and not yet synced (a blob another owner
 	// staged too stays held for that one). Called when a terminal is
-	// revoked; its quota is free again after.
+	// revoked; its quota is free again after. A PUT of owner's still
+	// streaming when it is called may stage its blob after; that one goes
+	// by age like any other (a revoked terminal's requests are refused
+	// from the revocation on).
 	DropStaging(ctx context.Context, owner string) error
 
 	// PutCase stores c unless a case of its id exists. 1. Stored: (true,
