@@ -41,9 +41,16 @@ import (
 // is "blob/" and the hash): what a citizen handed in is never on the disk
 // in the clear, and a damaged file fails to read rather than reads wrong.
 //
-// A resumable upload grows in tmp/uploads/<sha256>.<length>.part, a name
-// that says all there is to know, so an upload outlives a restart: its
-// offset is the plaintext in the file's whole records. Its bytes are not
+// Every staged byte has an owner, the terminal that sent it, and counts
+// against that terminal's quota (StagingLimits) until a commit syncs it or
+// it is dropped: after StagedMaxAge unnamed, by DropStaging, or with its
+// upload after UploadMaxAge untouched. A tidy pass drops what is too old,
+// once a minute on a timer and at the first staging call after a minute.
+//
+// A resumable upload grows in tmp/uploads/<sha256>.<length>.<owner>.part
+// (owner in unpadded base64url), a name that says all there is to know, so
+// an upload outlives a restart: its offset is the plaintext in the file's
+// whole records. Its bytes are not
 // fsynced; a crash that loses or garbles some is cut off at the last whole
 // record, and the hash check at the end catches the rest.
 type BoltStorage struct {
@@ -56,9 +63,13 @@ type BoltStorage struct {
 	now     func() time.Time
 
 	mu       sync.Mutex
-	staged   map[string]stagedBlob // received into tmp, not yet synced
-	uploads  map[string]*upload    // open resumable uploads by hash
+	limits   StagingLimits
+	staged   map[string]*stagedBlob // received into tmp, not yet synced
+	uploads  map[uploadKey]*upload  // open resumable uploads by owner and hash
+	held     map[string]int64       // owner → bytes counted against its quota
 	lastTidy time.Time
+	stop     chan struct{} // closed by Close: ends the tidy timer
+	stopOnce sync.Once
 	syncMu   sync.Mutex // one SyncBlobs at a time, so a blob is moved once
 	// unsynced holds the directories that gained a name no fsync has yet
 	// made durable; under syncMu. A SyncBlobs that failed half way leaves
@@ -68,14 +79,16 @@ type BoltStorage struct {
 }
 
 type stagedBlob struct {
-	path string
-	at   time.Time
+	path    string
+	at      time.Time // the last time it was sent
+	size    int64     // plaintext bytes, counted against each owner
+	owners  map[string]bool
+	syncing bool // a SyncBlobs is moving it: the tidy pass leaves it be
 }
 
-// stagedMaxAge is how long a received blob that no commit names is kept in
-// tmp/ before it is dropped: the appliance that sent it has given up on it
-// or will ask again.
-const stagedMaxAge = 24 * time.Hour
+// tidyEvery is how often the tidy pass drops staged blobs and uploads past
+// their age.
+const tidyEvery = time.Minute
 
 var (
 	bucketCases     = []byte("cases")     // id → caseJSON
@@ -184,7 +197,8 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	}
 	tmp := filepath.Join(dir, "blobs", "tmp")
 	s := &BoltStorage{c: c, index: indexKey(key), blobs: filepath.Join(dir, "blobs"), tmp: tmp, partial: filepath.Join(tmp, "uploads"),
-		now: time.Now, staged: map[string]stagedBlob{}, uploads: map[string]*upload{}, unsynced: map[string]bool{}}
+		now: time.Now, limits: StagingLimits{}.withDefaults(), staged: map[string]*stagedBlob{}, uploads: map[uploadKey]*upload{},
+		held: map[string]int64{}, unsynced: map[string]bool{}, stop: make(chan struct{})}
 	// bbolt's file lock first: a second process (enrol while serving) must
 	// fail before it touches the first one's staged blobs and uploads.
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
@@ -194,10 +208,14 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open platform storage %s: %w", path, err)
 	}
+	s.lastTidy = s.now() // no tidy pass while clearTmp finishes uploads
 	if err := s.clearTmp(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	// The first staging call tidies, by the limits then in force: expired
+	// uploads taken up again go then.
+	s.lastTidy = time.Time{}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,
 			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog, bucketSummaries, bucketHallRecv,
@@ -224,11 +242,144 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 		return nil, fmt.Errorf("open platform storage %s: %w", path, err)
 	}
 	s.db = db
+	go s.tidyLoop()
 	return s, nil
 }
 
-// Close closes the metadata file.
-func (s *BoltStorage) Close() error { return s.db.Close() }
+// Close closes the metadata file and stops the tidy timer.
+func (s *BoltStorage) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	return s.db.Close()
+}
+
+// SetStagingLimits implements Storage.
+func (s *BoltStorage) SetStagingLimits(l StagingLimits) {
+	s.mu.Lock()
+	s.limits = l.withDefaults()
+	s.mu.Unlock()
+}
+
+// tidyLoop runs the tidy pass every tidyEvery until Close, so that staging
+// is dropped in time even when no request comes. It goes by the ticker's
+// clock, not s.now: the two are the same outside tests.
+func (s *BoltStorage) tidyLoop() {
+	t := time.NewTicker(tidyEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			stale := s.tidy(now)
+			s.mu.Unlock()
+			removeAll(stale)
+		}
+	}
+}
+
+// maybeTidy runs the tidy pass if the last was tidyEvery ago, and returns
+// the staged files to remove. Call with s.mu held.
+func (s *BoltStorage) maybeTidy(now time.Time) []string {
+	if now.Sub(s.lastTidy) < tidyEvery {
+		return nil
+	}
+	return s.tidy(now)
+}
+
+// tidy drops the staged blobs unnamed for StagedMaxAge and the uploads
+// untouched for UploadMaxAge, and returns the staged files to remove
+// (outside s.mu; the uploads' files it removes itself). Call with s.mu
+// held.
+func (s *BoltStorage) tidy(now time.Time) []string {
+	s.lastTidy = now
+	var stale []string
+	for h, b := range s.staged {
+		if !b.syncing && now.Sub(b.at) > s.limits.StagedMaxAge {
+			stale = append(stale, b.path)
+			s.unstage(h, b)
+		}
+	}
+	s.expireUploads(now)
+	return stale
+}
+
+// unstage forgets the staged blob b of h and frees its owners' quota. Call
+// with s.mu held.
+func (s *BoltStorage) unstage(h string, b *stagedBlob) {
+	for o := range b.owners {
+		s.charge(o, -b.size)
+	}
+	clear(b.owners)
+	if s.staged[h] == b {
+		delete(s.staged, h)
+	}
+}
+
+// charge adds n (which may be negative) to what counts against owner's
+// quota. Call with s.mu held.
+func (s *BoltStorage) charge(owner string, n int64) {
+	if v := s.held[owner] + n; v > 0 {
+		s.held[owner] = v
+	} else {
+		delete(s.held, owner)
+	}
+}
+
+// reserve charges n more bytes to owner, or answers *QuotaError and
+// charges nothing if that passes its quota; before is what the same
+// request has charged already. Call with s.mu held.
+func (s *BoltStorage) reserve(owner string, n, before int64, atLeast bool) error {
+	if held := s.held[owner]; held+n > s.limits.MaxBytesPerTerminal {
+		return &QuotaError{Owner: owner, Held: held - before, Want: before + n, AtLeast: atLeast, Limit: s.limits.MaxBytesPerTerminal}
+	}
+	s.charge(owner, n)
+	return nil
+}
+
+// StagedBytes returns what counts against owner's quota now.
+func (s *BoltStorage) StagedBytes(owner string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held[owner]
+}
+
+// DropStaging implements Storage.
+func (s *BoltStorage) DropStaging(_ context.Context, owner string) error {
+	s.mu.Lock()
+	var stale []string
+	for h, b := range s.staged {
+		if !b.owners[owner] {
+			continue
+		}
+		delete(b.owners, owner)
+		s.charge(owner, -b.size)
+		if len(b.owners) == 0 && !b.syncing {
+			stale = append(stale, b.path)
+			delete(s.staged, h)
+		}
+	}
+	for k, u := range s.uploads {
+		if k.owner != owner {
+			continue
+		}
+		// A busy upload's append finds it gone when it ends, and removes
+		// the file then.
+		if !u.busy {
+			os.Remove(u.path)
+		}
+		s.dropUpload(k, u)
+	}
+	s.mu.Unlock()
+	removeAll(stale)
+	return nil
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.Remove(p)
+	}
+}
 
 func (s *BoltStorage) blobPath(sha256 string) string {
 	return filepath.Join(s.blobs, sha256[:2], sha256)
@@ -253,14 +404,27 @@ func (s *BoltStorage) HasBlob(_ context.Context, sha256 string) (bool, error) {
 func blobAD(sha256 string) []byte { return []byte("blob/" + sha256) }
 
 // PutBlob implements Storage: the bytes are sealed into a temporary file
-// whose write-back starts at once; SyncBlobs finishes the job.
-func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) error {
+// whose write-back starts at once; SyncBlobs finishes the job. They count
+// against owner's quota as they arrive.
+func (s *BoltStorage) PutBlob(_ context.Context, owner, sha256 string, r io.Reader) error {
+	if err := checkOwner(owner); err != nil {
+		return fmt.Errorf("store blob %s: %w", sha256, err)
+	}
+	if _, err := os.Stat(s.blobPath(sha256)); err == nil {
+		// Durable already: read to the end, so a body that is not the blob
+		// still fails, and keep nothing.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return fmt.Errorf("store blob %s: %w", sha256, err)
+		}
+		return nil
+	}
 	f, err := os.CreateTemp(s.tmp, sha256+".*")
 	if err != nil {
 		return fmt.Errorf("store blob %s: %w", sha256, err)
 	}
 	w := s.c.NewWriter(f, blobAD(sha256))
-	_, err = io.Copy(w, r)
+	q := &quotaReader{s: s, owner: owner, r: r}
+	_, err = io.Copy(w, q)
 	if err == nil {
 		err = w.Close()
 	}
@@ -272,41 +436,64 @@ func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) err
 	}
 	if err != nil {
 		os.Remove(f.Name())
+		s.mu.Lock()
+		s.charge(owner, -q.n)
+		s.mu.Unlock()
 		return fmt.Errorf("store blob %s: %w", sha256, err)
 	}
-	s.stage(sha256, f.Name())
+	s.stage(owner, sha256, f.Name(), q.n, q.n)
 	return nil
 }
 
-// stage holds the whole, verified blob at path (in tmp/) as sha256 until
-// SyncBlobs moves it in place, and now and then drops what has waited too
-// long for a commit. A blob staged already keeps its file, which a
-// SyncBlobs or OpenBlob may be using; the newcomer's goes.
-func (s *BoltStorage) stage(sha256, path string) {
+// quotaReader charges the bytes it reads to owner, and fails with
+// *QuotaError rather than read past owner's quota. n is what it charged.
+type quotaReader struct {
+	s     *BoltStorage
+	owner string
+	r     io.Reader
+	n     int64
+}
+
+func (q *quotaReader) Read(p []byte) (int, error) {
+	n, err := q.r.Read(p)
+	if n > 0 {
+		q.s.mu.Lock()
+		qerr := q.s.reserve(q.owner, int64(n), q.n, true)
+		q.s.mu.Unlock()
+		if qerr != nil {
+			return 0, qerr
+		}
+		q.n += int64(n)
+	}
+	return n, err
+}
+
+// stage holds the whole, verified blob at path (in tmp/), size plaintext
+// bytes, as sha256 for owner until SyncBlobs moves it in place; reserved is
+// what is charged to owner for it already. A blob staged already keeps its
+// file, which a SyncBlobs or OpenBlob may be using; the newcomer's goes,
+// and owner is one more of its owners: held once, counted against each.
+func (s *BoltStorage) stage(owner, sha256, path string, size, reserved int64) {
 	now := s.now()
 	s.mu.Lock()
 	var stale []string
-	if b, dup := s.staged[sha256]; dup {
+	b, dup := s.staged[sha256]
+	if dup {
 		stale = append(stale, path)
 		b.at = now // sent again, so still wanted
-		s.staged[sha256] = b
 	} else {
-		s.staged[sha256] = stagedBlob{path: path, at: now}
+		b = &stagedBlob{path: path, at: now, size: size, owners: map[string]bool{}}
+		s.staged[sha256] = b
 	}
-	if now.Sub(s.lastTidy) > time.Hour {
-		s.lastTidy = now
-		for h, b := range s.staged {
-			if now.Sub(b.at) > stagedMaxAge {
-				stale = append(stale, b.path)
-				delete(s.staged, h)
-			}
-		}
-		s.expireUploads(now)
+	if b.owners[owner] {
+		s.charge(owner, -reserved)
+	} else {
+		b.owners[owner] = true
+		s.charge(owner, b.size-reserved)
 	}
+	stale = append(stale, s.maybeTidy(now)...)
 	s.mu.Unlock()
-	for _, p := range stale {
-		os.Remove(p)
-	}
+	removeAll(stale)
 }
 
 // SyncBlobs implements Storage: fsync the staged blobs, rename them into
@@ -319,16 +506,30 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 	defer s.syncMu.Unlock()
 	type move struct {
 		hash string
-		b    stagedBlob
+		b    *stagedBlob
+		path string
 	}
 	var moves []move
+	// Marked syncing, the blobs are left be by the tidy pass and
+	// DropStaging until this call is done with them.
+	defer func() {
+		s.mu.Lock()
+		for _, m := range moves {
+			m.b.syncing = false
+		}
+		s.mu.Unlock()
+	}()
 	for _, h := range hashes {
 		s.mu.Lock()
 		b, staged := s.staged[h]
+		var path string
+		if staged {
+			b.syncing, path = true, b.path
+		}
 		s.mu.Unlock()
 		if staged {
 			if !slices.ContainsFunc(moves, func(m move) bool { return m.hash == h }) {
-				moves = append(moves, move{h, b})
+				moves = append(moves, move{h, b, path})
 			}
 			continue
 		}
@@ -339,7 +540,7 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 			return fmt.Errorf("sync blob %s: %w", h, err)
 		}
 	}
-	if err := parallel(len(moves), func(i int) error { return seal.SyncFile(moves[i].b.path) }); err != nil {
+	if err := parallel(len(moves), func(i int) error { return seal.SyncFile(moves[i].path) }); err != nil {
 		return fmt.Errorf("sync blobs: %w", err)
 	}
 	for _, m := range moves {
@@ -352,13 +553,11 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 			return fmt.Errorf("sync blob %s: %w", m.hash, err)
 		}
 		s.unsynced[dir] = true
-		if err := os.Rename(m.b.path, s.blobPath(m.hash)); err != nil {
+		if err := os.Rename(m.path, s.blobPath(m.hash)); err != nil {
 			return fmt.Errorf("sync blob %s: %w", m.hash, err)
 		}
 		s.mu.Lock()
-		if s.staged[m.hash].path == m.b.path {
-			delete(s.staged, m.hash)
-		}
+		s.unstage(m.hash, m.b) // durable now: no owner's quota holds it
 		s.mu.Unlock()
 	}
 	dirs := slices.Collect(maps.Keys(s.unsynced))

@@ -70,7 +70,7 @@ func TestSecondOpenLeavesStagedBlobs(t *testing.T) {
 	defer st.Close()
 	data := []byte("staged, not yet synced")
 	h := sum(data)
-	if err := st.PutBlob(ctx, h, bytes.NewReader(data)); err != nil {
+	if err := st.PutBlob(ctx, kiosk, h, bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = OpenBolt(dir)
@@ -107,10 +107,10 @@ func TestUploadWholeIsFinished(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		if _, _, err := st.StartUpload(ctx, h, int64(len(data))); err != nil {
+		if _, _, err := st.StartUpload(ctx, kiosk, h, int64(len(data))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.AppendUpload(ctx, h, 0, failAfter{bytes.NewReader(data)}); err != nil {
+		if _, err := st.AppendUpload(ctx, kiosk, h, 0, failAfter{bytes.NewReader(data)}); err != nil {
 			t.Fatalf("append: %v", err)
 		}
 		if held, _ := st.HasBlob(ctx, h); !held {
@@ -123,11 +123,11 @@ func TestUploadWholeIsFinished(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := st.StartUpload(ctx, h, int64(len(data))); err != nil {
+		if _, _, err := st.StartUpload(ctx, kiosk, h, int64(len(data))); err != nil {
 			t.Fatal(err)
 		}
 		// What AppendUpload writes before it finishes, and no more.
-		if end, _, _, err := st.appendAt(st.uploads[h], h, bytes.NewReader(data)); err != nil || end != int64(len(data)) {
+		if end, _, _, err := st.appendAt(st.uploads[uploadKey{kiosk, h}], h, bytes.NewReader(data)); err != nil || end != int64(len(data)) {
 			t.Fatalf("appendAt: %d, %v", end, err)
 		}
 		st.Close()
@@ -138,7 +138,7 @@ func TestUploadWholeIsFinished(t *testing.T) {
 		if held, _ := st.HasBlob(ctx, h); !held {
 			t.Fatal("whole upload not held after a restart")
 		}
-		if _, _, err := st.UploadOffset(ctx, h); !errors.Is(err, ErrNotFound) {
+		if _, _, err := st.UploadOffset(ctx, kiosk, h); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("upload still open after a restart finished it: %v", err)
 		}
 		if err := st.SyncBlobs(ctx, []string{h}); err != nil {
@@ -167,7 +167,7 @@ func TestSyncBlobsAfterFailure(t *testing.T) {
 	defer st.Close()
 	a, b := []byte("first blob"), []byte("second blob")
 	for _, d := range [][]byte{a, b} {
-		if err := st.PutBlob(ctx, sum(d), bytes.NewReader(d)); err != nil {
+		if err := st.PutBlob(ctx, kiosk, sum(d), bytes.NewReader(d)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -20,12 +20,12 @@ func fuzzServer(f *testing.F) (*Server, *BoltStorage, string) {
 	}
 	f.Cleanup(func() { st.Close() })
 	srv := New(st, Options{MaxManifestBytes: 64 << 10})
-	token, err := srv.Enrol(RoleKiosk, "hall", "kiosk-fuzz")
+	token, err := srv.Enrol(RoleKiosk, "hall", kiosk)
 	if err != nil {
 		f.Fatal(err)
 	}
 	held := []byte("held page")
-	if err := st.PutBlob(context.Background(), sum(held), bytes.NewReader(held)); err != nil {
+	if err := st.PutBlob(context.Background(), kiosk, sum(held), bytes.NewReader(held)); err != nil {
 		f.Fatal(err)
 	}
 	return srv, st, token
@@ -127,7 +127,7 @@ func FuzzUploadPatch(f *testing.F) {
 	f.Add(" 0", data[:5])
 	f.Fuzz(func(t *testing.T, offset string, body []byte) {
 		ctx := context.Background()
-		before, _, err := st.StartUpload(ctx, h, int64(len(data)))
+		before, _, err := st.StartUpload(ctx, kiosk, h, int64(len(data)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func FuzzUploadPatch(f *testing.F) {
 		req.Header.Set(wire.HeaderUploadOffset, offset)
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
-		after, _, err := st.UploadOffset(ctx, h)
+		after, _, err := st.UploadOffset(ctx, kiosk, h)
 		gone := errors.Is(err, ErrNotFound)
 		if err != nil && !gone {
 			t.Fatal(err)

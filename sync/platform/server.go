@@ -51,6 +51,17 @@ type Options struct {
 	VaultPerMinute, VaultBurst int
 	// MaxListCases is the most cases one GET /v1/cases returns; default 200.
 	MaxListCases int
+	// MaxStagedBytesPerTerminal bounds what one terminal may hold staged:
+	// blobs sent and not yet named by a commit, plus the whole length of
+	// its open uploads. Past it a PUT or POST is refused (507
+	// quota_exceeded); default DefaultMaxStagedBytes (256 MiB).
+	MaxStagedBytesPerTerminal int64
+	// StagedMaxAge: a sent blob no commit has named is dropped after this
+	// long; default DefaultStagedMaxAge (1 h).
+	StagedMaxAge time.Duration
+	// UploadMaxAge: an upload nobody has appended to is dropped after this
+	// long; default DefaultUploadMaxAge (6 h).
+	UploadMaxAge time.Duration
 	Logger       *log.Logger
 	Clerks       ClerkOptions     // clerk sign-in and sessions (clerks.go)
 	Audit        Auditor          // the audit log; nil records nothing (tests)
@@ -109,6 +120,8 @@ func New(st Storage, opt Options) *Server {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	st.SetStagingLimits(StagingLimits{MaxBytesPerTerminal: opt.MaxStagedBytesPerTerminal,
+		StagedMaxAge: opt.StagedMaxAge, UploadMaxAge: opt.UploadMaxAge})
 	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf, now: opt.Now}
 	s.vaultLimit = newLimiter(opt.VaultPerMinute, opt.VaultBurst, opt.Now)
 	if opt.Logger != nil {
@@ -177,12 +190,13 @@ func validTerminalName(name string) bool {
 }
 
 // Revoke revokes the terminal name: its token is refused from the next
-// request on.
+// request on (its clerk sessions with it), and what it had staged and not
+// committed is dropped, so a stolen token leaves nothing behind.
 func (s *Server) Revoke(name string) error {
 	if err := s.st.RevokeTerminal(context.Background(), name); err != nil {
 		return fmt.Errorf("revoke terminal: %w", err)
 	}
-	return nil
+	return s.DropStaging(name)
 }
 
 // SetRole gives the terminal name a role: the upgrade path for terminals
@@ -205,6 +219,16 @@ func (s *Server) SetRole(name string, role Role) error {
 	t.Role, t.ExpiresAt = role, s.now().UTC().Add(s.opt.TokenLifetime)
 	if err := s.st.UpdateTerminal(ctx, t); err != nil {
 		return fmt.Errorf("set role of %s: %w", name, err)
+	}
+	return nil
+}
+
+// DropStaging discards everything the terminal name has staged (its open
+// uploads and the blobs it sent that no commit has named yet) and frees its
+// quota. Call it when the terminal is revoked.
+func (s *Server) DropStaging(name string) error {
+	if err := s.st.DropStaging(context.Background(), name); err != nil {
+		return fmt.Errorf("drop staging of terminal %s: %w", name, err)
 	}
 	return nil
 }
@@ -307,7 +331,7 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, c *Caller) {
 			panic(http.ErrAbortHandler)
 		}
 	case http.MethodPut:
-		s.putBlob(w, r, sum)
+		s.putBlob(w, r, c.Terminal, sum)
 	}
 }
 
@@ -380,7 +404,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, sum string) {
+func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, t Terminal, sum string) {
 	if r.ContentLength > s.opt.MaxBlobBytes {
 		s.tooLarge(w, r.ContentLength)
 		return
@@ -393,14 +417,15 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, sum string) {
 	}
 	status := http.StatusCreated
 	if held {
-		// Read it anyway: the answer to a body that is not the blob must not
-		// depend on whether the blob happens to be held.
-		_, err = io.Copy(io.Discard, body)
 		status = http.StatusOK
-	} else {
-		err = s.st.PutBlob(r.Context(), sum, body)
 	}
+	// Put even when held: the answer to a body that is not the blob must
+	// not depend on whether the blob happens to be held, and a blob another
+	// terminal staged is staged for this one too (durable ones are only
+	// read).
+	err = s.st.PutBlob(r.Context(), t.Name, sum, body)
 	var tooBig *http.MaxBytesError
+	var quota *QuotaError
 	switch {
 	case errors.Is(body.err, ErrHashMismatch):
 		writeError(w, http.StatusBadRequest, wire.CodeHashMismatch,
@@ -409,11 +434,21 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, sum string) {
 		s.tooLarge(w, -1)
 	case body.err != nil:
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, "blob body ended early: "+body.err.Error(), nil)
+	case errors.As(err, &quota):
+		s.quotaExceeded(w, quota)
 	case err != nil:
 		s.internal(w, "store blob", err)
 	default:
 		w.WriteHeader(status)
 	}
+}
+
+// quotaExceeded answers 507 quota_exceeded; nothing of the request is
+// kept.
+func (s *Server) quotaExceeded(w http.ResponseWriter, q *QuotaError) {
+	w.Header().Set("Connection", "close") // the rest of the body is not read
+	writeError(w, http.StatusInsufficientStorage, wire.CodeQuotaExceeded,
+		q.Error()+"; nothing of this request is kept; commit the cases that name the blobs sent, or retry once unnamed ones have been dropped", nil)
 }
 
 func (s *Server) tooLarge(w http.ResponseWriter, n int64) {

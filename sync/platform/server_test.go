@@ -26,6 +26,10 @@ func sum(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
+// kiosk is the terminal newFixture enrols, and the owner of what the tests
+// stage through the storage directly.
+const kiosk = "kiosk-01"
+
 type fixture struct {
 	t     *testing.T
 	srv   *Server
@@ -50,7 +54,7 @@ func newFixture(t *testing.T, opt Options) *fixture {
 		opt.Clerks.PIN = cheapArgon2
 	}
 	srv := New(st, opt)
-	token, err := srv.Enrol(RoleKiosk, "中山区政务服务中心", "kiosk-01")
+	token, err := srv.Enrol(RoleKiosk, "中山区政务服务中心", kiosk)
 	if err != nil {
 		t.Fatal(err)
 	}

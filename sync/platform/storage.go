@@ -26,6 +26,63 @@ var (
 	ErrTooLong = errors.New("bytes past the upload's length")
 )
 
+// ErrQuota: the bytes would take their sender past its staging quota.
+var ErrQuota = errors.New("staging quota exceeded")
+
+// QuotaError refuses bytes that would take owner past its quota of staged
+// bytes (blobs received and not yet synced, plus open uploads' lengths).
+type QuotaError struct {
+	Owner   string
+	Held    int64 // staged for owner already, in bytes
+	Want    int64 // asked for on top
+	AtLeast bool  // Want is what had arrived of a body of unknown length
+	Limit   int64
+}
+
+func (e *QuotaError) Error() string {
+	atLeast := ""
+	if e.AtLeast {
+		atLeast = "at least "
+	}
+	return fmt.Sprintf("terminal %s holds %d staged bytes and asks %s%d more; the limit is %d", e.Owner, e.Held, atLeast, e.Want, e.Limit)
+}
+
+func (e *QuotaError) Unwrap() error { return ErrQuota }
+
+// StagingLimits bound what a terminal may keep staged (received, not yet
+// named by a commit) and for how long. Zero fields take the defaults.
+type StagingLimits struct {
+	// MaxBytesPerTerminal: staged blobs plus open uploads' lengths, per
+	// terminal; default DefaultMaxStagedBytes.
+	MaxBytesPerTerminal int64
+	// StagedMaxAge: a received blob no commit has named is dropped after
+	// this long; default DefaultStagedMaxAge.
+	StagedMaxAge time.Duration
+	// UploadMaxAge: an upload nobody has appended to is dropped after this
+	// long; default DefaultUploadMaxAge.
+	UploadMaxAge time.Duration
+}
+
+// Staging defaults.
+const (
+	DefaultMaxStagedBytes = 256 << 20
+	DefaultStagedMaxAge   = time.Hour
+	DefaultUploadMaxAge   = 6 * time.Hour
+)
+
+func (l StagingLimits) withDefaults() StagingLimits {
+	if l.MaxBytesPerTerminal <= 0 {
+		l.MaxBytesPerTerminal = DefaultMaxStagedBytes
+	}
+	if l.StagedMaxAge <= 0 {
+		l.StagedMaxAge = DefaultStagedMaxAge
+	}
+	if l.UploadMaxAge <= 0 {
+		l.UploadMaxAge = DefaultUploadMaxAge
+	}
+	return l
+}
+
 // OffsetError refuses an append at an offset that is not the upload's.
 type OffsetError struct {
 	Want, Got int64 // the upload's offset; the one asked for
@@ -63,35 +120,44 @@ type Terminal struct {
 type Storage interface {
 	// HasBlob reports whether the blob sha256 is held, durable or not yet.
 	HasBlob(ctx context.Context, sha256 string) (bool, error)
-	// PutBlob stores the bytes read from r under sha256. 1. r reads to EOF:
+	// PutBlob stores the bytes read from r under sha256, staged for owner
+	// (the sending terminal's name) until SyncBlobs. 1. r reads to EOF:
 	// the blob is held, and durable once SyncBlobs has returned for it; a
 	// blob not yet durable is forgotten (HasBlob false) by a restart, never
-	// held damaged. 2. Reading r fails (the server's verifying reader fails
-	// on a hash mismatch): nothing is stored and the read error is
-	// returned, wrapped.
-	PutBlob(ctx context.Context, sha256 string, r io.Reader) error
+	// held damaged. A blob durable already is read and not stored again; one
+	// staged already by another owner is staged for owner too and held
+	// once. 2. Reading r fails (the server's verifying reader fails on a
+	// hash mismatch): nothing is stored and the read error is returned,
+	// wrapped. 3. The bytes would take owner past its staging quota: nothing
+	// is stored, *QuotaError (wraps ErrQuota).
+	PutBlob(ctx context.Context, owner, sha256 string, r io.Reader) error
 	// SyncBlobs makes the held blobs hashes durable, together, so the cost
 	// of flushing is paid once per commit and not once per blob. The server
 	// calls it before it stores anything that names them. A hash not held
-	// is an error wrapping ErrNotFound.
+	// is an error wrapping ErrNotFound. A synced blob no longer counts
+	// against any owner's quota.
 	SyncBlobs(ctx context.Context, hashes []string) error
 	// OpenBlob opens the blob sha256 for reading; ErrNotFound if not held.
 	OpenBlob(ctx context.Context, sha256 string) (io.ReadCloser, error)
 
 	// An upload receives one blob in pieces, by offset, over requests that
-	// may break; there is at most one per hash, shared by all senders (the
-	// bytes of a hash are the same whoever sends them). It is not held
-	// until its last byte is in and verified. An upload nobody has appended
-	// to for a while (BoltStorage: a day) is discarded.
+	// may break; there is at most one per owner and hash, and an owner sees
+	// only its own: two terminals sending the same blob each have theirs,
+	// and neither can lock, conflict with or append to the other's (the
+	// blob is held once, whoever finishes first). It is not held until its
+	// last byte is in and verified. An upload nobody has appended to for a
+	// while (StagingLimits.UploadMaxAge) is discarded.
 	//
-	// StartUpload opens the upload of sha256, length bytes long. 1. None
-	// open: it is opened, (0, true, nil). 2. One of that length is open:
-	// (its offset, false, nil). 3. One of another length: ErrConflict.
-	StartUpload(ctx context.Context, sha256 string, length int64) (offset int64, created bool, err error)
-	// UploadOffset returns the offset and length of the open upload of
+	// StartUpload opens owner's upload of sha256, length bytes long. 1.
+	// None open: it is opened, (0, true, nil). 2. One of that length is
+	// open: (its offset, false, nil). 3. One of another length:
+	// ErrConflict. 4. length would take owner past its staging quota
+	// (an open upload counts for its whole length): *QuotaError.
+	StartUpload(ctx context.Context, owner, sha256 string, length int64) (offset int64, created bool, err error)
+	// UploadOffset returns the offset and length of owner's open upload of
 	// sha256; ErrNotFound if none is open.
-	UploadOffset(ctx context.Context, sha256 string) (offset, length int64, err error)
-	// AppendUpload appends the bytes r reads to the upload of sha256 at
+	UploadOffset(ctx context.Context, owner, sha256 string) (offset, length int64, err error)
+	// AppendUpload appends the bytes r reads to owner's upload of sha256 at
 	// offset and returns the new offset. 1. r reads to EOF: (new offset,
 	// nil). 2. Reading r fails: the bytes read before are kept, (new offset,
 	// the read error wrapped). 3. No upload open: ErrNotFound. 4. Another
@@ -104,7 +170,18 @@ type Storage interface {
 	// answer (length, nil); if not, the upload is discarded and the error
 	// wraps ErrHashMismatch; if they cannot be read back, it is discarded
 	// too. An upload is never left whole and open.
-	AppendUpload(ctx context.Context, sha256 string, offset int64, r io.Reader) (int64, error)
+	AppendUpload(ctx context.Context, owner, sha256 string, offset int64, r io.Reader) (int64, error)
+	// SetStagingLimits sets the quota and ages of staging; the server calls
+	// it once, before it serves. Zero fields take the defaults.
+	SetStagingLimits(l StagingLimits)
+	// DropStaging discards all owner has staged: its open uploads and its
+	// share of the blobs received and not yet synced (a blob another owner
+	// staged too stays held for that one). Called when a terminal is
+	// revoked; its quota is free again after. A PUT of owner's still
+	// streaming when it is called may stage its blob after; that one goes
+	// by age like any other (a revoked terminal's requests are refused
+	// from the revocation on).
+	DropStaging(ctx context.Context, owner string) error
 
 	// PutCase stores c unless a case of its id exists. 1. Stored: (true,
 	// nil). 2. A case of that id with Equal content exists: (false, nil),

@@ -249,7 +249,7 @@ func TestNoBytesTheyAlreadyHold(t *testing.T) {
 	s := openStore(t, dir)
 	sizes := map[string]int{"scan-1": 200 << 10, "scan-2": 50 << 10}
 	for seed, size := range sizes {
-		if err := p.st.PutBlob(context.Background(), sum(content(seed, size)), bytes.NewReader(content(seed, size))); err != nil {
+		if err := p.st.PutBlob(context.Background(), "kiosk-07", sum(content(seed, size)), bytes.NewReader(content(seed, size))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -115,6 +115,11 @@ const (
 	// CodeUploadLocked answers a PATCH while another is appending to the same
 	// upload; retry after a while.
 	CodeUploadLocked = "upload_locked"
+	// CodeQuotaExceeded (507) refuses bytes that would take the sending
+	// terminal past its quota of staged bytes (blobs sent and not yet named
+	// by a commit, plus open uploads); retry after committing, or after
+	// what it holds has been dropped.
+	CodeQuotaExceeded = "quota_exceeded"
 )
 
 // Error says what went wrong, in a code a program can act on and a message
