@@ -18,6 +18,9 @@ type Client struct {
 	BaseURL string       // e.g. https://platform.example.gov.cn, without /v1
 	Token   string       // the terminal's bearer token from enrolment
 	HTTP    *http.Client // nil means http.DefaultClient
+	// Session, when set, is a clerk session's token (SignIn), sent as the
+	// Yici-Session header on every request.
+	Session string
 }
 
 // StatusError is an answer of the platform other than 2xx.
@@ -88,6 +91,9 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body io.Rea
 		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if c.Session != "" {
+		req.Header.Set(wire.HeaderSession, c.Session)
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
