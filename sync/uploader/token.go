@@ -29,15 +29,21 @@ func (c *Client) RotateToken(ctx context.Context) (wire.TokenAnswer, error) {
 
 // SetToken makes the client send token from the next request on.
 func (c *Client) SetToken(token string) {
-	c.tokenMu.Lock()
+	c.mu.Lock()
 	c.Token = token
-	c.tokenMu.Unlock()
+	c.mu.Unlock()
 }
 
-func (c *Client) token() string {
-	c.tokenMu.Lock()
-	defer c.tokenMu.Unlock()
-	return c.Token
+func (c *Client) setSession(session string) {
+	c.mu.Lock()
+	c.Session = session
+	c.mu.Unlock()
+}
+
+func (c *Client) credentials() (token, session string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Token, c.Session
 }
 
 // KeepToken renews the client's token when less than renewBefore of its
