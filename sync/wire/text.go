@@ -24,7 +24,8 @@ func ValidName(s string) error { return CheckText(s, MaxNameRunes) }
 // printouts: valid UTF-8 of 1 to max characters, with no control
 // character (C0, DEL, C1; NUL among them), no bidirectional formatting
 // character (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, which
-// can make a printed name read otherwise than it is stored), and no white
+// can make a printed name read otherwise than it is stored), no U+FFFD
+// (what invalid UTF-8 becomes in a decoded JSON string), and no white
 // space at either end. The error never repeats s, which may be personal
 // data; it says which character, by position and code point, is at fault.
 func CheckText(s string, max int) error {
@@ -40,6 +41,10 @@ func CheckText(s string, max int) error {
 		switch {
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
 			return fmt.Errorf("has the control character %U at character %d", r, n)
+		case r == utf8.RuneError:
+			// encoding/json turns invalid UTF-8 into U+FFFD, so this is
+			// how bad bytes in a JSON string show after decoding.
+			return fmt.Errorf("has the replacement character U+FFFD at character %d (invalid UTF-8 on the way?)", n)
 		case isBidiControl(r):
 			return fmt.Errorf("has the bidirectional formatting character %U at character %d", r, n)
 		case unicode.IsSpace(r) && (i == 0 || i+utf8.RuneLen(r) == len(s)):

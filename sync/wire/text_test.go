@@ -3,6 +3,7 @@ package wire
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -21,6 +22,7 @@ func TestValidName(t *testing.T) {
 		{"65 runes", strings.Repeat("张", 65), "65 characters"},
 		{"invalid UTF-8", "张\xff三", "UTF-8"},
 		{"truncated rune", "张\xe5\xbc", "UTF-8"},
+		{"replacement character", "张\ufffd三", "U+FFFD"},
 		{"NUL", "张\x00三", "U+0000"},
 		{"newline", "张\n三", "U+000A"},
 		{"tab", "张\t三", "U+0009"},
@@ -65,7 +67,7 @@ func FuzzValidName(f *testing.F) {
 		want := utf8.ValidString(s) && len(rs) >= 1 && len(rs) <= MaxNameRunes &&
 			!unicode.IsSpace(rs[0]) && !unicode.IsSpace(rs[len(rs)-1])
 		for _, r := range rs {
-			if unicode.IsControl(r) || strings.ContainsRune("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069", r) {
+			if unicode.IsControl(r) || r == utf8.RuneError || strings.ContainsRune("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069", r) {
 				want = false
 			}
 		}
@@ -73,4 +75,34 @@ func FuzzValidName(f *testing.F) {
 			t.Fatalf("ValidName(%q) = %v, want valid %v", s, err, want)
 		}
 	})
+}
+
+// Event.Check applies the same rules to the text an event carries.
+func TestEventCheckText(t *testing.T) {
+	base := Event{ID: "ev-1", Kind: EventRejection, At: time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC), Case: "case-1",
+		Clerk: "窗口3 王丽", Material: "M-PHOTO", Criterion: "M-PHOTO-2", Reason: "背景不是白色"}
+	if err := base.Check(); err != nil {
+		t.Fatalf("a good rejection: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		mod  func(*Event)
+		want string
+	}{
+		{"clerk with RLO", func(e *Event) { e.Clerk = "王\u202e丽" }, "clerk"},
+		{"material with NUL", func(e *Event) { e.Material = "M-\x00PHOTO" }, "material"},
+		{"criterion too long", func(e *Event) { e.Criterion = strings.Repeat("M", 65) }, "criterion"},
+		{"reason with escape", func(e *Event) { e.Reason = "\x1b[2J" }, "reason"},
+		{"reason too long", func(e *Event) { e.Reason = strings.Repeat("长", MaxTextRunes+1) }, "reason"},
+		{"rating reason with C1", func(e *Event) {
+			e.Kind, e.Material, e.Criterion, e.Reason = EventRating, "", "", ""
+			e.Level, e.Channel, e.Reasons = 1, "pad", []string{"态度差\u0085"}
+		}, "reason 0"},
+	} {
+		e := base
+		c.mod(&e)
+		if err := e.Check(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %s", c.name, err, c.want)
+		}
+	}
 }
