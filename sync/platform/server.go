@@ -6,6 +6,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -206,13 +207,31 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
 			return
 		}
 		defer f.Close()
-		w.Header().Set("Content-Type", "application/octet-stream")
 		// Checked again on the way out: a damaged file must not pass for a
-		// whole blob, so the answer breaks off rather than ends cleanly.
+		// whole blob. A blob of up to getChunk bytes is read and checked
+		// whole before the status, so a damaged one is a clean 500; a larger
+		// one is sent as it is read, and its answer breaks off instead.
 		body := &verifyingReader{r: f, h: sha256.New(), want: sum}
+		var first bytes.Buffer
+		n, err := io.CopyN(&first, body, getChunk+1)
+		switch {
+		case err == io.EOF: // all of it, and it verified
+			w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		case err != nil:
+			s.logf("platform: blob %s cannot be read whole: %v", sum, err)
+			writeError(w, http.StatusInternalServerError, wire.CodeInternal,
+				"blob "+sum+" is damaged in the platform's storage and is not served", nil)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		w.Write(first.Bytes())
+		if err == io.EOF {
+			return
+		}
 		if _, err := io.Copy(w, body); err != nil {
-			if body.err != nil {
-				s.logf("platform: blob %s is damaged on disk: %v", sum, body.err)
+			if body.err != nil || errors.Is(err, ErrHashMismatch) {
+				s.logf("platform: blob %s is damaged on disk: %v", sum, err)
 			}
 			panic(http.ErrAbortHandler)
 		}
@@ -222,6 +241,10 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
 		methodNotAllowed(w, r, "GET, HEAD, PUT")
 	}
 }
+
+// getChunk is the most of a blob a GET reads and checks before it answers:
+// the size of the blobs a client sends by a single PUT.
+const getChunk = 1 << 20
 
 // verifyingReader passes the body through and, at its end, reports
 // ErrHashMismatch instead of io.EOF when the bytes are not the ones
