@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"yici/sync/wire"
@@ -166,8 +168,9 @@ type LicenceFile struct {
 // its holder's vault, replacing an entry of the same licence number. A
 // licence left out of a later file stays; to withdraw one, load it with a
 // past valid_until. It returns how many licences it loaded. A bad line
-// stops the load before anything is stored, and the error names it by
-// index and licence number, never by ID number.
+// stops the load before anything is stored, and the error names it by its
+// index in the file and the field at fault, never by a value: licence
+// numbers carry ID numbers.
 func (s *Server) LoadLicences(path string) (int, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -177,20 +180,13 @@ func (s *Server) LoadLicences(path string) (int, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return 0, fmt.Errorf("load licences from %s: %w", path, err)
+		return 0, fmt.Errorf("load licences from %s: %s", path, licenceDecodeError(err, dec.InputOffset()))
 	}
 	ctx := context.Background()
 	byApplicant := map[string][]wire.VaultEntry{}
 	for i, l := range f.Licences {
-		switch {
-		case !wire.ValidIDNumber(l.IDNumber):
-			return 0, fmt.Errorf("load licences from %s: licence %d (%s): id_number is not a valid resident ID number", path, i, l.LicenceNo)
-		case l.LicenceNo == "" || l.Code == "" || l.Name == "" || l.Issuer == "":
-			return 0, fmt.Errorf("load licences from %s: licence %d (%q): licence_no, code, name and issuer are required", path, i, l.LicenceNo)
-		case l.SHA256 != "" && !wire.ValidSHA256(l.SHA256):
-			return 0, fmt.Errorf("load licences from %s: licence %d (%s): sha256 is not a lowercase hex SHA-256", path, i, l.LicenceNo)
-		case !l.ValidUntil.IsZero() && !l.ValidUntil.After(l.ValidFrom):
-			return 0, fmt.Errorf("load licences from %s: licence %d (%s): valid_until is not after valid_from", path, i, l.LicenceNo)
+		if field, msg := checkLicence(l); field != "" {
+			return 0, fmt.Errorf("load licences from %s: licence %d: %s %s", path, i, field, msg)
 		}
 		key, err := s.applicantKey(ctx, l.IDNumber)
 		if err != nil {
@@ -205,4 +201,57 @@ func (s *Server) LoadLicences(path string) (int, error) {
 		}
 	}
 	return len(f.Licences), nil
+}
+
+// checkLicence returns the field of l at fault and what is wrong with it,
+// without its value, or "".
+func checkLicence(l Licence) (field, msg string) {
+	switch {
+	case l.IDNumber == "":
+		return "id_number", "is required"
+	case !wire.ValidIDNumber(l.IDNumber):
+		return "id_number", "is not an 18-character resident ID number with a valid check digit"
+	case l.SHA256 != "" && !wire.ValidSHA256(l.SHA256):
+		return "sha256", "is not a lowercase hex SHA-256"
+	case !l.ValidUntil.IsZero() && !l.ValidUntil.After(l.ValidFrom):
+		return "valid_until", "is not after valid_from"
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"licence_no", l.LicenceNo, wire.MaxNameRunes}, {"code", l.Code, wire.MaxNameRunes},
+		{"name", l.Name, wire.MaxTextRunes}, {"issuer", l.Issuer, wire.MaxTextRunes}} {
+		if f.v == "" {
+			return f.name, "is required"
+		}
+		if err := wire.CheckText(f.v, f.max); err != nil {
+			return f.name, err.Error()
+		}
+	}
+	return "", ""
+}
+
+// licenceDecodeError says where and how the licences file fails to decode
+// without quoting it: encoding/json and time quote the values they cannot
+// read, and a value may be an ID or licence number.
+func licenceDecodeError(err error, offset int64) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tm *time.ParseError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("not valid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		// Value is "number" or "string", but "number 123…" for a number
+		// out of range: keep its first word only.
+		kind, _, _ := strings.Cut(typ.Value, " ")
+		return fmt.Sprintf("field %s at byte %d is a JSON %s, not a %s", typ.Field, typ.Offset, kind, typ.Type)
+	case errors.As(err, &tm):
+		return fmt.Sprintf("a time near byte %d is not RFC 3339 (2016-05-04T00:00:00+08:00)", offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return err.Error() + " (a field name from the file, not a value)"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the file ends before its JSON value does"
+	}
+	return fmt.Sprintf("cannot be read as a licences file near byte %d", offset)
 }
