@@ -103,7 +103,7 @@ func (f *fixture) caseEvents(id string) []wire.Event {
 }
 
 func TestCatalogRevisions(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newBareFixture(t, Options{})
 	if code, b := f.do("GET", "/v1/catalog", f.token, nil); code != 404 || !strings.Contains(string(b), wire.CodeNoCatalog) {
 		t.Errorf("no catalogue yet: %d %s", code, b)
 	}

@@ -36,7 +36,12 @@ type Options struct {
 	// so a connection that died silently does not hold its upload locked
 	// (423) until TCP gives up on it; default 30 s.
 	UploadIdleTimeout time.Duration
-	Logger            *log.Logger
+	// MaxMaterials is the most materials one manifest may list (413
+	// too_large above); default 200. MaxItems is the most service items;
+	// default 50.
+	MaxMaterials int
+	MaxItems     int
+	Logger       *log.Logger
 }
 
 // Server answers the sync protocol. Build it with New.
@@ -48,6 +53,8 @@ type Server struct {
 
 	secretMu sync.Mutex
 	secret   []byte // Storage.ApplicantSecret, read once
+
+	revs revisions // what is known of published catalogue revisions
 }
 
 // New returns a Server over st.
@@ -63,6 +70,12 @@ func New(st Storage, opt Options) *Server {
 	}
 	if opt.UploadIdleTimeout <= 0 {
 		opt.UploadIdleTimeout = 30 * time.Second
+	}
+	if opt.MaxMaterials <= 0 {
+		opt.MaxMaterials = 200
+	}
+	if opt.MaxItems <= 0 {
+		opt.MaxItems = 50
 	}
 	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf}
 	if opt.Logger != nil {
@@ -343,12 +356,27 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 	if !s.decode(w, r, &m) {
 		return
 	}
-	if msg := checkManifest(m, id); msg != "" {
-		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, msg, nil)
+	if status, msg := checkManifest(m, id, s.opt); msg != "" {
+		code := wire.CodeBadRequest
+		if status == http.StatusRequestEntityTooLarge {
+			code = wire.CodeTooLarge
+		}
+		writeError(w, status, code, msg, nil)
+		return
+	}
+	ctx := r.Context()
+	if ok, err := s.publishedRevision(ctx, m.CatalogRevision); err != nil {
+		s.internal(w, "read catalogue", err)
+		return
+	} else if !ok {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf(
+			"catalog_revision %d is not a catalogue revision this platform has published (S3)", m.CatalogRevision), nil)
 		return
 	}
 	m.Terminal = t.Name // the credential says who sent it, not the body
-	ctx := r.Context()
+	// Answer every PUT, first or repeated, in the form GET gives: lists
+	// never null, times in UTC.
+	m = canonicalManifest(m)
 
 	// An id already held is answered before the blobs are looked at: a
 	// conflict stays a conflict whatever the platform holds.
@@ -418,24 +446,66 @@ func (s *Server) conflict(w http.ResponseWriter, id, from string) {
 	writeError(w, http.StatusConflict, wire.CodeConflict, msg+"; a case id must not be reused", nil)
 }
 
-// checkManifest returns what is wrong with m put under id, or "".
-func checkManifest(m wire.Manifest, id string) string {
+// checkManifest returns what is wrong with m put under id, and the status
+// to answer (400, or 413 for too many materials or items), or "". No
+// message repeats the applicant's name or ID number.
+func checkManifest(m wire.Manifest, id string, opt Options) (int, string) {
+	bad := func(format string, args ...any) (int, string) {
+		return http.StatusBadRequest, fmt.Sprintf(format, args...)
+	}
 	if m.ID != id {
-		return fmt.Sprintf("manifest id %q differs from the path's %q", m.ID, id)
+		return bad("manifest id %q differs from the path's %q", m.ID, id)
 	}
 	// JSON can carry years a time cannot marshal back; keep to sane ones.
 	if y := m.CreatedAt.UTC().Year(); y < 2000 || y > 9000 {
-		return fmt.Sprintf("created_at %v is out of range", m.CreatedAt)
+		return bad("created_at %v is out of range", m.CreatedAt)
+	}
+	if len(m.Materials) > opt.MaxMaterials {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("%d materials listed, at most %d per case", len(m.Materials), opt.MaxMaterials)
+	}
+	if len(m.Items) > opt.MaxItems {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("%d items listed, at most %d per case", len(m.Items), opt.MaxItems)
+	}
+	if err := wire.ValidName(m.Applicant.Name); err != nil {
+		return bad("applicant name %v", err)
+	}
+	switch {
+	case m.Applicant.IDNumber == "":
+		return bad("applicant id_number is required")
+	case !wire.ValidIDNumber(m.Applicant.IDNumber):
+		return bad("applicant id_number is not an 18-character resident ID number with a valid check digit")
+	}
+	for i, it := range m.Items {
+		if err := wire.ValidName(it); err != nil {
+			return bad("item %d: code %v", i, err)
+		}
 	}
 	for i, mr := range m.Materials {
 		if mr.Code == "" {
-			return fmt.Sprintf("material %d has no code", i)
+			return bad("material %d has no code", i)
+		}
+		if err := wire.ValidName(mr.Code); err != nil {
+			return bad("material %d: code %v", i, err)
+		}
+		if mr.Name != "" {
+			if err := wire.CheckText(mr.Name, wire.MaxTextRunes); err != nil {
+				return bad("material %s: name %v", mr.Code, err)
+			}
 		}
 		if !mr.Exempt && !wire.ValidSHA256(mr.SHA256) {
-			return fmt.Sprintf("material %s: sha256 %q is not a lowercase hex SHA-256", mr.Code, mr.SHA256)
+			return bad("material %s: sha256 %q is not a lowercase hex SHA-256", mr.Code, mr.SHA256)
 		}
 	}
-	return ""
+	return 0, ""
+}
+
+// canonicalManifest is m as Storage keeps it and GET answers it.
+func canonicalManifest(m wire.Manifest) wire.Manifest {
+	var out wire.Manifest
+	if err := json.Unmarshal(canonical(m), &out); err != nil {
+		panic("platform: canonical manifest: " + err.Error()) // canonical always reads back
+	}
+	return out
 }
 
 func (s *Server) cases(w http.ResponseWriter, r *http.Request, _ Terminal) {
