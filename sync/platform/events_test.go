@@ -2,6 +2,7 @@ package platform
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -22,6 +23,32 @@ func TestEvents(t *testing.T) {
 		return e
 	}
 	rating := ev("ev-rate", wire.EventRating, func(e *wire.Event) { e.Level, e.Channel = 5, "pad" })
+	// Rejections cite a held case's materials: case-1 under revision 3
+	// (the sample catalogue) with a photo handed in and the household
+	// register on file.
+	photo := []byte("photo receipt")
+	if code, b := f.do("PUT", "/v1/blobs/"+sum(photo), f.token, bytes.NewReader(photo)); code != 201 {
+		t.Fatalf("put blob: %d %s", code, b)
+	}
+	m := manifest("case-1", photo)
+	m.Materials[0].Code = "M-PHOTO"
+	m.Materials = append(m.Materials, wire.MaterialRef{Code: "M-HUKOU", Exempt: true})
+	if code, b := f.do("PUT", "/v1/cases/case-1", f.token, strings.NewReader(mustJSON(m))); code != 201 {
+		t.Fatalf("put case: %d %s", code, b)
+	}
+	// case-old was stored under a revision never published, as a case
+	// stored before the revision was checked may be.
+	old := manifest("case-old")
+	old.CatalogRevision = 9
+	old.Materials = []wire.MaterialRef{{Code: "M-PHOTO", Exempt: true}}
+	if _, err := f.st.PutCase(context.Background(), Case{Manifest: old, ReceivedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	reject := func(id, caseID, material, criterion string) wire.Event {
+		return ev(id, wire.EventRejection, func(e *wire.Event) {
+			e.Case, e.Material, e.Criterion, e.Reason, e.Clerk = caseID, material, criterion, "背景不是白色", "窗口3 王丽"
+		})
+	}
 	otherRating := rating
 	otherRating.Level = 4
 	deferred := ev("ev-def", wire.EventDeferredSupplied, func(e *wire.Event) { e.Material, e.SHA256 = "M-RENT", sum(supplied) })
@@ -43,6 +70,18 @@ func TestEvents(t *testing.T) {
 		{name: "rejection", event: ev("ev-rej", wire.EventRejection, func(e *wire.Event) {
 			e.Material, e.Criterion, e.Reason = "M-PHOTO", "M-PHOTO-2", "背景不是白色"
 		}), status: 201},
+		{name: "rejection of another material's criterion", event: reject("ev-rej3", "case-1", "M-PHOTO", "M-HUKOU-1"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of an unpublished criterion", event: reject("ev-rej4", "case-1", "M-PHOTO", "M-PHOTO-9"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of a material not in the case", event: reject("ev-rej5", "case-1", "M-ID-OLD", "M-ID-OLD-1"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of a material not in the catalogue", event: reject("ev-rej6", "case-1", "A", "A-1"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of a case not held", event: reject("ev-rej7", "case-x", "M-PHOTO", "M-PHOTO-1"), status: 404, code: wire.CodeNotFound},
+		{name: "rejection in a case of an unpublished revision", event: reject("ev-rej8", "case-old", "M-PHOTO", "M-PHOTO-1"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of an exempt material", event: reject("ev-rej9", "case-1", "M-HUKOU", "M-HUKOU-1"), status: 201},
+		{name: "rejection by a clerk named with RLO", event: func() wire.Event {
+			e := reject("ev-rej10", "case-1", "M-PHOTO", "M-PHOTO-1")
+			e.Clerk = "王\u202e丽"
+			return e
+		}(), status: 400, code: wire.CodeBadRequest},
 		{name: "rejection without criterion", event: ev("ev-rej2", wire.EventRejection, func(e *wire.Event) { e.Material, e.Reason = "M-PHOTO", "不清楚" }), status: 400, code: wire.CodeBadRequest},
 		{name: "poor rating without reason", event: ev("ev-r2", wire.EventRating, func(e *wire.Event) { e.Level, e.Channel = 1, "qr" }), status: 400, code: wire.CodeBadRequest},
 		{name: "finished without outcome", event: ev("ev-f", wire.EventHandlingFinished, nil), status: 400, code: wire.CodeBadRequest},
@@ -60,14 +99,18 @@ func TestEvents(t *testing.T) {
 		if body == "" {
 			body = mustJSON(c.event)
 		}
-		before := mustJSON(f.caseEvents("case-1"))
+		caseID := c.event.Case
+		if caseID == "" {
+			caseID = "case-1"
+		}
+		before := mustJSON(f.caseEvents(caseID))
 		code, b := f.do("PUT", path, f.token, strings.NewReader(body))
 		var eb wire.ErrorBody
 		json.Unmarshal(b, &eb)
 		if code != c.status || eb.Error.Code != c.code {
 			t.Errorf("%s: %d %s; want %d %s", c.name, code, b, c.status, c.code)
 		}
-		if code >= 300 && mustJSON(f.caseEvents("case-1")) != before {
+		if code >= 300 && mustJSON(f.caseEvents(caseID)) != before {
 			t.Errorf("%s: refused, yet the events changed", c.name)
 		}
 	}
@@ -84,7 +127,7 @@ func TestEvents(t *testing.T) {
 		}
 		kinds = append(kinds, e.Kind)
 	}
-	if got := strings.Join(kinds, " "); got != "handling_started rating rejection deferred_supplied" {
+	if got := strings.Join(kinds, " "); got != "handling_started rating rejection rejection deferred_supplied" {
 		t.Errorf("events of case-1: %s", got)
 	}
 	if code, _ := f.do("GET", "/v1/events?case=..", f.token, nil); code != 400 {
