@@ -31,6 +31,10 @@ func TestReviewConfirmsAndRejects(t *testing.T) {
 	}
 	defer st.Close()
 	srv := platform.New(st, platform.Options{})
+	// The platform refuses a case made under a revision it has not published.
+	if _, _, err := srv.PublishCatalog(assets.SampleCatalog); err != nil {
+		t.Fatal(err)
+	}
 	kioskTok, _ := srv.Enrol(platform.RoleKiosk, "DL01", "K01")
 	deskTok, _ := srv.Enrol(platform.RoleDesk, "DL01", "W01")
 	hs := httptest.NewServer(srv)

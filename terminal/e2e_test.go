@@ -87,6 +87,10 @@ func newHall(t testing.TB, dir string) *hall {
 	}
 	t.Cleanup(func() { h.pst.Close() })
 	srv := platform.New(h.pst, platform.Options{})
+	// The platform refuses a case made under a revision it has not published.
+	if _, _, err := srv.PublishCatalog(assets.SampleCatalog); err != nil {
+		t.Fatal(err)
+	}
 	lic := filepath.Join(dir, "licences.json")
 	if err := os.WriteFile(lic, assets.DemoLicences, 0o600); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,7 @@
 //	yici-platform serve   --data DIR [--addr :8443] [--licences FILE] [--tls-cert C --tls-key K | --insecure-http]
 //	yici-platform enrol   --data DIR --hall H --name N   (prints the token)
 //	yici-platform revoke  --data DIR --name N
-//	yici-platform publish --data DIR FILE                (a catalogue revision)
+//	yici-platform catalog publish --data DIR FILE        (a catalogue revision; "publish" alone too)
 //
 // TLS is on by default: without --tls-cert the platform makes a self-signed
 // certificate in DIR/tls on its first start; terminals pin that file.
@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"yici/sync/catalog"
@@ -32,6 +31,19 @@ func main() {
 		usage()
 	}
 	cmd, args := os.Args[1], os.Args[2:]
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Println(usageLine)
+		return
+	case "catalog": // docs/sync-protocol.md §9: yici-platform catalog publish FILE
+		if len(args) == 0 || args[0] != "publish" {
+			usage()
+		}
+		cmd, args = "publish", args[1:]
+	case "serve", "enrol", "revoke", "publish":
+	default:
+		usage() // before anything is opened: a wrong call makes no data directory
+	}
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 	data := fs.String("data", "yici-platform-data", "directory of the platform's database and blobs")
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (serve)")
@@ -42,6 +54,12 @@ func main() {
 	key := fs.String("tls-key", "", "PEM key of --tls-cert")
 	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (only behind a TLS proxy)")
 	fs.Parse(args)
+	if cmd == "publish" && fs.NArg() != 1 {
+		log.Fatal("yici-platform catalog publish: name one catalogue file: yici-platform catalog publish --data DIR FILE")
+	}
+	if cmd == "enrol" && (*hall == "" || *name == "") {
+		log.Fatal("yici-platform enrol: --hall and --name are required")
+	}
 
 	st, err := platform.OpenBolt(*data)
 	if err != nil {
@@ -84,14 +102,18 @@ func main() {
 			fmt.Fprintf(os.Stderr, "catalogue revision %d published (new: %v)\n", rev, stored)
 		}
 	case "enrol":
-		if *hall == "" || *name == "" {
-			log.Fatal("yici-platform enrol: --hall and --name are required")
+		// The certificate serve would make on its first start is made now
+		// if need be, so the file named below exists to be handed over.
+		var info platform.TLSInfo
+		if _, info, err = platform.LoadTLS(platform.TLSOptions{Dir: *data}); err != nil {
+			break
 		}
 		var tok string
 		if tok, err = srv.Enrol(*hall, *name); err == nil {
 			fmt.Println(tok)
-			fmt.Fprintf(os.Stderr, "terminal %s of hall %s enrolled; give it the token above (shown once) and %s to pin\n",
-				*name, *hall, filepath.Join(*data, "tls", "cert.pem"))
+			fmt.Fprintf(os.Stderr, "terminal %s of hall %s enrolled; give it the token above (shown once) and %s to pin (SHA-256 %s),\n"+
+				"unless the platform serves a CA-issued certificate (serve --tls-cert): then the terminal needs no pin\n",
+				*name, *hall, info.CertFile, info.Fingerprint)
 		}
 	case "revoke":
 		if err = srv.Revoke(*name); err == nil {
@@ -120,7 +142,9 @@ func serve(h http.Handler, addr string, cfg *tls.Config) error {
 	return platform.Serve(ctx, ln, h, cfg)
 }
 
+const usageLine = "usage: yici-platform serve|enrol|revoke|catalog publish --data DIR [flags]   (yici-platform CMD -h for flags)"
+
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: yici-platform serve|enrol|revoke|publish --data DIR [flags]   (yici-platform CMD -h for flags)")
+	fmt.Fprintln(os.Stderr, usageLine)
 	os.Exit(2)
 }

@@ -241,23 +241,6 @@ func lineCol(data []byte, off int64) (line, col int) {
 	return line, col
 }
 
-// MaterialOf returns material code as one of items asks for it, the
-// first item that does.
-func (c *Catalog) MaterialOf(items []string, code string) (*Material, bool) {
-	for _, ic := range items {
-		it, ok := c.Item(ic)
-		if !ok {
-			continue
-		}
-		for i := range it.Materials {
-			if it.Materials[i].Code == code {
-				return &it.Materials[i], true
-			}
-		}
-	}
-	return nil, false
-}
-
 // Item returns the item with this code.
 func (c *Catalog) Item(code string) (*Item, bool) {
 	it, ok := c.byCode[code]

@@ -953,7 +953,7 @@ func (s *BoltStorage) PutVaultEntries(_ context.Context, applicant string, entri
 				return err
 			}
 			if err := b.Put(k, v); err != nil {
-				return fmt.Errorf("vault entry %s of %s: %w", e.Ref, applicant, err)
+				return fmt.Errorf("vault entry %s of %s: %w", k, applicant, err) // k, not the ref: a licence number carries an ID number
 			}
 		}
 		return nil

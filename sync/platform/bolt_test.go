@@ -3,6 +3,7 @@ package platform
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -14,19 +15,29 @@ import (
 	"yici/sync/wire"
 )
 
-// A damaged blob file breaks the GET off: the reader gets an error, never
-// a clean answer of the wrong bytes.
+// A whole blob is answered whole, on either side of the first chunk. A
+// damaged blob file is never answered as a whole blob: a small one (read
+// whole before the answer) gets a 500 with an ErrorBody, a large one's
+// answer breaks off, so the reader gets an error.
 func TestGetDamagedBlob(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
+		size   int
 		damage func(b []byte) []byte
 	}{
-		{"flipped byte in the last record", func(b []byte) []byte { b[len(b)-20] ^= 1; return b }},
-		{"last record cut off", func(b []byte) []byte { return b[:len(b)-1000] }},
+		{"whole, empty", 0, nil},
+		{"whole, small", 300_000, nil},
+		{"whole, exactly one chunk", getChunk, nil},
+		{"whole, one chunk and a byte", getChunk + 1, nil},
+		{"small, flipped byte in the last record", 300_000, func(b []byte) []byte { b[len(b)-20] ^= 1; return b }},
+		{"small, last record cut off", 300_000, func(b []byte) []byte { return b[:len(b)-1000] }},
+		{"small, first record damaged", 1000, func(b []byte) []byte { b[len(b)/2] ^= 1; return b }},
+		{"large, flipped byte in the last record", getChunk + 300_000, func(b []byte) []byte { b[len(b)-20] ^= 1; return b }},
+		{"large, last record cut off", getChunk + 300_000, func(b []byte) []byte { return b[:len(b)-1000] }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, Options{})
-			data := blobBytes(300_000)
+			data := blobBytes(tc.size)
 			h := sum(data)
 			if code, b := f.do(http.MethodPut, "/v1/blobs/"+h, f.token, bytes.NewReader(data)); code != http.StatusCreated {
 				t.Fatalf("PUT: %d %s", code, b)
@@ -34,6 +45,12 @@ func TestGetDamagedBlob(t *testing.T) {
 			m := manifest("kiosk-01-case-1", data)
 			if code, b := f.do(http.MethodPut, "/v1/cases/"+m.ID, f.token, strings.NewReader(mustJSON(m))); code != http.StatusCreated {
 				t.Fatalf("PUT case: %d %s", code, b)
+			}
+			if tc.damage == nil {
+				if code, b := f.asClerk(http.MethodGet, "/v1/blobs/"+h+"?case="+m.ID, nil); code != http.StatusOK || !bytes.Equal(b, data) {
+					t.Fatalf("GET of a whole blob: %d, %d of %d bytes, equal %v", code, len(b), len(data), bytes.Equal(b, data))
+				}
+				return
 			}
 			raw, err := os.ReadFile(f.st.blobPath(h))
 			if err != nil {
@@ -47,10 +64,21 @@ func TestGetDamagedBlob(t *testing.T) {
 			req.Header.Set(wire.HeaderSession, f.session)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
+				if tc.size <= getChunk {
+					t.Fatalf("GET of a damaged small blob got no status: %v", err)
+				}
 				return // broken off before the headers: also fine
 			}
 			got, rerr := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if tc.size <= getChunk {
+				var eb wire.ErrorBody
+				if resp.StatusCode != http.StatusInternalServerError || rerr != nil ||
+					json.Unmarshal(got, &eb) != nil || eb.Error.Code != wire.CodeInternal || !strings.Contains(eb.Error.Message, "damaged") {
+					t.Fatalf("GET of a damaged small blob: %d %q %v; want 500 internal", resp.StatusCode, got, rerr)
+				}
+				return
+			}
 			if rerr == nil {
 				t.Fatalf("GET of a damaged blob ended cleanly: %d, %d of %d bytes", resp.StatusCode, len(got), len(data))
 			}

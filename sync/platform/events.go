@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"yici/sync/wire"
 )
@@ -67,6 +68,9 @@ func (s *Server) putEvent(w http.ResponseWriter, r *http.Request, c *Caller) {
 				return
 			}
 		}
+		if e.Kind == wire.EventRejection && !s.checkRejection(w, r, e) {
+			return
+		}
 	}
 	if e.Kind == wire.EventDeferredSupplied {
 		held, err := s.st.HasBlob(ctx, e.SHA256)
@@ -95,6 +99,55 @@ func (s *Server) putEvent(w http.ResponseWriter, r *http.Request, c *Caller) {
 	default:
 		writeJSON(w, http.StatusOK, e)
 	}
+}
+
+// checkRejection answers, and returns false, unless the rejection e cites
+// a criterion the catalogue revision of its case publishes for the
+// material, and the case, held, lists that material (S4: a clerk fails a
+// material only by citing one of its published criteria).
+func (s *Server) checkRejection(w http.ResponseWriter, r *http.Request, e wire.Event) bool {
+	ctx := r.Context()
+	c, err := s.st.GetCase(ctx, e.Case)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, wire.CodeNotFound,
+			fmt.Sprintf("event %s rejects a material of case %s, which is not held; a rejection follows the review of a held case", e.ID, e.Case), nil)
+		return false
+	}
+	if err != nil {
+		s.internal(w, "read case", err)
+		return false
+	}
+	m := c.Manifest
+	if !slices.ContainsFunc(m.Materials, func(mr wire.MaterialRef) bool { return mr.Code == e.Material }) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+			fmt.Sprintf("event %s: case %s lists no material %q to reject", e.ID, e.Case, e.Material), nil)
+		return false
+	}
+	crits, ok, err := s.criteriaOf(ctx, m.CatalogRevision, e.Material)
+	if errors.Is(err, errNoRevision) {
+		// Cases are checked for a published revision since this check
+		// exists; a case stored before it may name another.
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+			fmt.Sprintf("event %s: case %s was made under catalogue revision %d, which this platform has not published, so no criterion of it can be cited",
+				e.ID, e.Case, m.CatalogRevision), nil)
+		return false
+	}
+	if err != nil {
+		s.internal(w, "read catalogue", err)
+		return false
+	}
+	switch {
+	case !ok:
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+			fmt.Sprintf("event %s: material %q is not in catalogue revision %d of case %s", e.ID, e.Material, m.CatalogRevision, e.Case), nil)
+		return false
+	case !slices.Contains(crits, e.Criterion):
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+			fmt.Sprintf("event %s: %q is not a review criterion of material %s in catalogue revision %d; cite one of %s",
+				e.ID, e.Criterion, e.Material, m.CatalogRevision, strings.Join(crits, ", ")), nil)
+		return false
+	}
+	return true
 }
 
 // events lists the events of one case of the caller's hall, for its desks.

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -12,7 +13,6 @@ import (
 
 func TestEvents(t *testing.T) {
 	f := newFixture(t, Options{MaxManifestBytes: 4096})
-	f.putCase(manifest("kiosk-01-case-1", []byte("page of case 1")), []byte("page of case 1"))
 	supplied := []byte("the rental contract, supplied a week late")
 	at := time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC)
 	// A rating comes from the kiosk; every other kind is a clerk's, from
@@ -28,6 +28,32 @@ func TestEvents(t *testing.T) {
 		return e
 	}
 	rating := ev("kiosk-01-ev-rate", wire.EventRating, func(e *wire.Event) { e.Level, e.Channel = 5, "pad" })
+	// Rejections cite a held case's materials: case-1 under revision 3
+	// (the sample catalogue) with a photo handed in and the household
+	// register on file.
+	photo := []byte("photo receipt")
+	if code, b := f.do("PUT", "/v1/blobs/"+sum(photo), f.token, bytes.NewReader(photo)); code != 201 {
+		t.Fatalf("put blob: %d %s", code, b)
+	}
+	m := manifest("kiosk-01-case-1", photo)
+	m.Materials[0].Code = "M-PHOTO"
+	m.Materials = append(m.Materials, wire.MaterialRef{Code: "M-HUKOU", Exempt: true})
+	if code, b := f.do("PUT", "/v1/cases/kiosk-01-case-1", f.token, strings.NewReader(mustJSON(m))); code != 201 {
+		t.Fatalf("put case: %d %s", code, b)
+	}
+	// case-old was stored under a revision never published, as a case
+	// stored before the revision was checked may be.
+	old := manifest("kiosk-01-case-old")
+	old.CatalogRevision = 9
+	old.Materials = []wire.MaterialRef{{Code: "M-PHOTO", Exempt: true}}
+	if _, err := f.st.PutCase(context.Background(), Case{Manifest: old, Hall: "中山区政务服务中心", ReceivedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	reject := func(id, caseID, material, criterion string) wire.Event {
+		return ev(id, wire.EventRejection, func(e *wire.Event) {
+			e.Case, e.Material, e.Criterion, e.Reason, e.Clerk = caseID, material, criterion, "背景不是白色", "窗口3 王丽"
+		})
+	}
 	otherRating := rating
 	otherRating.Level = 4
 	deferred := ev("kiosk-01-ev-def", wire.EventDeferredSupplied, func(e *wire.Event) { e.Material, e.SHA256 = "M-RENT", sum(supplied) })
@@ -49,6 +75,18 @@ func TestEvents(t *testing.T) {
 		{name: "rejection", event: ev("kiosk-01-ev-rej", wire.EventRejection, func(e *wire.Event) {
 			e.Material, e.Criterion, e.Reason = "M-PHOTO", "M-PHOTO-2", "背景不是白色"
 		}), status: 201},
+		{name: "rejection of another material's criterion", event: reject("kiosk-01-ev-rej3", "kiosk-01-case-1", "M-PHOTO", "M-HUKOU-1"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of an unpublished criterion", event: reject("kiosk-01-ev-rej4", "kiosk-01-case-1", "M-PHOTO", "M-PHOTO-9"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of a material not in the case", event: reject("kiosk-01-ev-rej5", "kiosk-01-case-1", "M-ID-OLD", "M-ID-OLD-1"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of a material not in the catalogue", event: reject("kiosk-01-ev-rej6", "kiosk-01-case-1", "A", "A-1"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of a case not held", event: reject("kiosk-01-ev-rej7", "kiosk-01-case-x", "M-PHOTO", "M-PHOTO-1"), status: 404, code: wire.CodeNotFound},
+		{name: "rejection in a case of an unpublished revision", event: reject("kiosk-01-ev-rej8", "kiosk-01-case-old", "M-PHOTO", "M-PHOTO-1"), status: 400, code: wire.CodeBadRequest},
+		{name: "rejection of an exempt material", event: reject("kiosk-01-ev-rej9", "kiosk-01-case-1", "M-HUKOU", "M-HUKOU-1"), status: 201},
+		{name: "rejection by a clerk named with RLO", event: func() wire.Event {
+			e := reject("kiosk-01-ev-rej10", "kiosk-01-case-1", "M-PHOTO", "M-PHOTO-1")
+			e.Clerk = "王\u202e丽"
+			return e
+		}(), status: 400, code: wire.CodeBadRequest},
 		{name: "rejection without criterion", event: ev("kiosk-01-ev-rej2", wire.EventRejection, func(e *wire.Event) { e.Material, e.Reason = "M-PHOTO", "不清楚" }), status: 400, code: wire.CodeBadRequest},
 		{name: "poor rating without reason", event: ev("kiosk-01-ev-r2", wire.EventRating, func(e *wire.Event) { e.Level, e.Channel = 1, "qr" }), status: 400, code: wire.CodeBadRequest},
 		{name: "finished without outcome", event: ev("kiosk-01-ev-f", wire.EventHandlingFinished, nil), status: 400, code: wire.CodeBadRequest},
@@ -67,7 +105,11 @@ func TestEvents(t *testing.T) {
 		if body == "" {
 			body = mustJSON(c.event)
 		}
-		before := mustJSON(f.caseEvents("kiosk-01-case-1"))
+		caseID := c.event.Case
+		if caseID == "" {
+			caseID = "kiosk-01-case-1"
+		}
+		before := f.heldEvents(caseID)
 		var code int
 		var b []byte
 		if strings.HasPrefix(path, "/v1/events/desk-00-") {
@@ -80,7 +122,7 @@ func TestEvents(t *testing.T) {
 		if code != c.status || eb.Error.Code != c.code {
 			t.Errorf("%s: %d %s; want %d %s", c.name, code, b, c.status, c.code)
 		}
-		if code >= 300 && mustJSON(f.caseEvents("kiosk-01-case-1")) != before {
+		if code >= 300 && f.heldEvents(caseID) != before {
 			t.Errorf("%s: refused, yet the events changed", c.name)
 		}
 	}
@@ -101,12 +143,23 @@ func TestEvents(t *testing.T) {
 		}
 		kinds = append(kinds, e.Kind)
 	}
-	if got := strings.Join(kinds, " "); got != "handling_started rating rejection deferred_supplied" {
+	if got := strings.Join(kinds, " "); got != "handling_started rating rejection rejection deferred_supplied" {
 		t.Errorf("events of case-1: %s", got)
 	}
 	if code, _ := f.asClerk("GET", "/v1/events?case=..", nil); code != 400 {
 		t.Errorf("events of a bad case id: %d", code)
 	}
+}
+
+// heldEvents is what the storage holds of case id's events, as JSON: the
+// state a refused request must leave alone.
+func (f *fixture) heldEvents(id string) string {
+	f.t.Helper()
+	evs, err := f.st.CaseEvents(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return mustJSON(evs)
 }
 
 func (f *fixture) caseEvents(id string) []wire.Event {
@@ -120,9 +173,9 @@ func (f *fixture) caseEvents(id string) []wire.Event {
 }
 
 func TestCatalogRevisions(t *testing.T) {
-	f := newFixture(t, Options{})
-	if code, b := f.do("GET", "/v1/catalog", f.token, nil); code != 200 || string(bytes.TrimSpace(b)) != `{"revision":2}` {
-		t.Errorf("the sample catalogue: %d %s", code, b)
+	f := newBareFixture(t, Options{})
+	if code, b := f.do("GET", "/v1/catalog", f.token, nil); code != 404 || !strings.Contains(string(b), wire.CodeNoCatalog) {
+		t.Errorf("no catalogue yet: %d %s", code, b)
 	}
 	doc3 := `{"revision": 3, "issuer": "大连市营商环境建设局", "items": []}`
 	for _, c := range []struct {
@@ -134,7 +187,7 @@ func TestCatalogRevisions(t *testing.T) {
 		{doc3, 3, true, ""},
 		{`{"issuer":"大连市营商环境建设局","items":[],"revision":3}`, 3, false, "other content"}, // other bytes, same revision
 		{"{\"revision\":3,\n \"issuer\":\"大连市营商环境建设局\",\"items\":[]}", 3, false, ""},   // the same, spaced otherwise
-		{`{"revision": 1}`, 1, false, "not above"},
+		{`{"revision": 2}`, 2, false, "not above"},
 		{`{"issuer": "x"}`, 0, false, "no positive"},
 		{`{"revision": 4`, 0, false, "catalogue document"},
 		{`{"revision": 4, "items": []}`, 4, true, ""},

@@ -24,6 +24,9 @@ func fuzzServer(f *testing.F) (*Server, *BoltStorage, string) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	if _, _, err := srv.PublishCatalog(sampleCatalog3); err != nil {
+		f.Fatal(err)
+	}
 	held := []byte("held page")
 	if err := st.PutBlob(context.Background(), kiosk, sum(held), bytes.NewReader(held)); err != nil {
 		f.Fatal(err)
@@ -44,7 +47,7 @@ func serveFuzz(srv *Server, token, method, path string, body []byte) *httptest.R
 func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder) {
 	switch rec.Code {
 	case 200, 201:
-	case 400, 403, 409, 413, 422:
+	case 400, 403, 404, 409, 413, 422: // 403: not the sender's id; 404: a rejection of a case not held
 		var eb wire.ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code == "" {
 			t.Fatalf("%d with body %q", rec.Code, rec.Body.Bytes())

@@ -6,6 +6,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,7 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"yici/sync/catalog"
 	"yici/sync/mask"
 	"yici/sync/wire"
 )
@@ -62,6 +62,11 @@ type Options struct {
 	// UploadMaxAge: an upload nobody has appended to is dropped after this
 	// long; default DefaultUploadMaxAge (6 h).
 	UploadMaxAge time.Duration
+	// MaxMaterials is the most materials one manifest may list (413
+	// too_large above); default 200. MaxItems is the most service items;
+	// default 50.
+	MaxMaterials int
+	MaxItems     int
 	Logger       *log.Logger
 	Clerks       ClerkOptions     // clerk sign-in and sessions (clerks.go)
 	Audit        Auditor          // the audit log; nil records nothing (tests)
@@ -82,10 +87,9 @@ type Server struct {
 	secretMu sync.Mutex
 	secret   []byte // Storage.ApplicantSecret, read once
 
-	catMu sync.Mutex
-	cats  map[int]*catalog.Catalog // parsed catalogue revisions
-
 	ck *clerkState // clerk sign-in and sessions (clerks.go)
+
+	revs revisions // what is known of published catalogue revisions
 }
 
 // New returns a Server over st.
@@ -119,6 +123,12 @@ func New(st Storage, opt Options) *Server {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.MaxMaterials <= 0 {
+		opt.MaxMaterials = 200
+	}
+	if opt.MaxItems <= 0 {
+		opt.MaxItems = 50
 	}
 	st.SetStagingLimits(StagingLimits{MaxBytesPerTerminal: opt.MaxStagedBytesPerTerminal,
 		StagedMaxAge: opt.StagedMaxAge, UploadMaxAge: opt.UploadMaxAge})
@@ -320,13 +330,31 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, c *Caller) {
 			return
 		}
 		defer f.Close()
-		w.Header().Set("Content-Type", "application/octet-stream")
 		// Checked again on the way out: a damaged file must not pass for a
-		// whole blob, so the answer breaks off rather than ends cleanly.
+		// whole blob. A blob of up to getChunk bytes is read and checked
+		// whole before the status, so a damaged one is a clean 500; a larger
+		// one is sent as it is read, and its answer breaks off instead.
 		body := &verifyingReader{r: f, h: sha256.New(), want: sum}
+		var first bytes.Buffer
+		n, err := io.CopyN(&first, body, getChunk+1)
+		switch {
+		case err == io.EOF: // all of it, and it verified
+			w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		case err != nil:
+			s.logf("platform: blob %s cannot be read whole: %v", sum, err)
+			writeError(w, http.StatusInternalServerError, wire.CodeInternal,
+				"blob "+sum+" is damaged in the platform's storage and is not served", nil)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		w.Write(first.Bytes())
+		if err == io.EOF {
+			return
+		}
 		if _, err := io.Copy(w, body); err != nil {
-			if body.err != nil {
-				s.logf("platform: blob %s is damaged on disk: %v", sum, body.err)
+			if body.err != nil || errors.Is(err, ErrHashMismatch) {
+				s.logf("platform: blob %s is damaged on disk: %v", sum, err)
 			}
 			panic(http.ErrAbortHandler)
 		}
@@ -380,6 +408,10 @@ func (s *Server) caseOfHall(w http.ResponseWriter, r *http.Request, c *Caller, i
 	}
 	return cs, sameHall(w, c, cs)
 }
+
+// getChunk is the most of a blob a GET reads and checks before it answers:
+// the size of the blobs a client sends by a single PUT.
+const getChunk = 1 << 20
 
 // verifyingReader passes the body through and, at its end, reports
 // ErrHashMismatch instead of io.EOF when the bytes are not the ones
@@ -485,12 +517,27 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 	if !s.decode(w, r, &m) {
 		return
 	}
-	if msg := checkManifest(m, id); msg != "" {
-		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, msg, nil)
+	if status, msg := checkManifest(m, id, s.opt); msg != "" {
+		code := wire.CodeBadRequest
+		if status == http.StatusRequestEntityTooLarge {
+			code = wire.CodeTooLarge
+		}
+		writeError(w, status, code, msg, nil)
+		return
+	}
+	ctx := r.Context()
+	if ok, err := s.publishedRevision(ctx, m.CatalogRevision); err != nil {
+		s.internal(w, "read catalogue", err)
+		return
+	} else if !ok {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf(
+			"catalog_revision %d is not a catalogue revision this platform has published (S3)", m.CatalogRevision), nil)
 		return
 	}
 	m.Terminal = t.Name // the credential says who sent it, not the body
-	ctx := r.Context()
+	// Answer every PUT, first or repeated, in the form GET gives: lists
+	// never null, times in UTC.
+	m = canonicalManifest(m)
 
 	// An id already held is answered before the blobs are looked at: a
 	// conflict stays a conflict whatever the platform holds.
@@ -556,24 +603,66 @@ func (s *Server) conflict(w http.ResponseWriter, id string) {
 	writeError(w, http.StatusConflict, wire.CodeConflict, "case "+id+" is held with other content; a case id must not be reused", nil)
 }
 
-// checkManifest returns what is wrong with m put under id, or "".
-func checkManifest(m wire.Manifest, id string) string {
+// checkManifest returns what is wrong with m put under id, and the status
+// to answer (400, or 413 for too many materials or items), or "". No
+// message repeats the applicant's name or ID number.
+func checkManifest(m wire.Manifest, id string, opt Options) (int, string) {
+	bad := func(format string, args ...any) (int, string) {
+		return http.StatusBadRequest, fmt.Sprintf(format, args...)
+	}
 	if m.ID != id {
-		return fmt.Sprintf("manifest id %q differs from the path's %q", m.ID, id)
+		return bad("manifest id %q differs from the path's %q", m.ID, id)
 	}
 	// JSON can carry years a time cannot marshal back; keep to sane ones.
 	if y := m.CreatedAt.UTC().Year(); y < 2000 || y > 9000 {
-		return fmt.Sprintf("created_at %v is out of range", m.CreatedAt)
+		return bad("created_at %v is out of range", m.CreatedAt)
+	}
+	if len(m.Materials) > opt.MaxMaterials {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("%d materials listed, at most %d per case", len(m.Materials), opt.MaxMaterials)
+	}
+	if len(m.Items) > opt.MaxItems {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("%d items listed, at most %d per case", len(m.Items), opt.MaxItems)
+	}
+	if err := wire.ValidName(m.Applicant.Name); err != nil {
+		return bad("applicant name %v", err)
+	}
+	switch {
+	case m.Applicant.IDNumber == "":
+		return bad("applicant id_number is required")
+	case !wire.ValidIDNumber(m.Applicant.IDNumber):
+		return bad("applicant id_number is not an 18-character resident ID number with a valid check digit")
+	}
+	for i, it := range m.Items {
+		if err := wire.ValidName(it); err != nil {
+			return bad("item %d: code %v", i, err)
+		}
 	}
 	for i, mr := range m.Materials {
 		if mr.Code == "" {
-			return fmt.Sprintf("material %d has no code", i)
+			return bad("material %d has no code", i)
+		}
+		if err := wire.ValidName(mr.Code); err != nil {
+			return bad("material %d: code %v", i, err)
+		}
+		if mr.Name != "" {
+			if err := wire.CheckText(mr.Name, wire.MaxTextRunes); err != nil {
+				return bad("material %s: name %v", mr.Code, err)
+			}
 		}
 		if !mr.Exempt && !wire.ValidSHA256(mr.SHA256) {
-			return fmt.Sprintf("material %s: sha256 %q is not a lowercase hex SHA-256", mr.Code, mr.SHA256)
+			return bad("material %s: sha256 %q is not a lowercase hex SHA-256", mr.Code, mr.SHA256)
 		}
 	}
-	return ""
+	return 0, ""
+}
+
+// canonicalManifest is m as Storage keeps it and GET answers it.
+func canonicalManifest(m wire.Manifest) wire.Manifest {
+	var out wire.Manifest
+	if err := json.Unmarshal(canonical(m), &out); err != nil {
+		panic("platform: canonical manifest: " + err.Error()) // canonical always reads back
+	}
+	return out
 }
 
 // cases lists the cases of the caller's hall, from the summaries stored

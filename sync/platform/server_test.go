@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -42,7 +43,23 @@ type fixture struct {
 	desk, session string
 }
 
+// sampleCatalog3 is the sample catalogue published as revision 3, the
+// revision manifest() names.
+var sampleCatalog3 = bytes.Replace(assets.SampleCatalog, []byte(`"revision": 2`), []byte(`"revision": 3`), 1)
+
+// newFixture is a platform with one enrolled terminal and catalogue
+// revision 3 published.
 func newFixture(t *testing.T, opt Options) *fixture {
+	t.Helper()
+	f := newBareFixture(t, opt)
+	if _, _, err := f.srv.PublishCatalog(sampleCatalog3); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// newBareFixture is newFixture without a catalogue.
+func newBareFixture(t *testing.T, opt Options) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := OpenBolt(dir)
@@ -67,9 +84,6 @@ func newFixture(t *testing.T, opt Options) *fixture {
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	if _, _, err := srv.PublishCatalog(assets.SampleCatalog); err != nil {
-		t.Fatal(err)
-	}
 	f := &fixture{t: t, srv: srv, st: st, dir: dir, url: hs.URL, token: token, desk: desk}
 	f.session = f.signIn(desk, "0001", "730461")
 	return f
@@ -156,7 +170,7 @@ func (f *fixture) state() []string {
 }
 
 func manifest(id string, blobs ...[]byte) wire.Manifest {
-	m := wire.Manifest{ID: id, CatalogRevision: 2, Items: []string{"GA-0101"},
+	m := wire.Manifest{ID: id, CatalogRevision: 3, Items: []string{"GA-0101"},
 		Applicant: wire.Applicant{Name: "张三", IDNumber: "21020219880504123X"},
 		CreatedAt: time.Date(2025, 3, 1, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))}
 	for i, b := range blobs {
@@ -177,7 +191,7 @@ func mustJSON(v any) string {
 const asClerk = "desk-00 with clerk 0001"
 
 func TestErrors(t *testing.T) {
-	f := newFixture(t, Options{MaxBlobBytes: 1024, MaxManifestBytes: 4096})
+	f := newFixture(t, Options{MaxBlobBytes: 1024, MaxManifestBytes: 4096, MaxMaterials: 3, MaxItems: 3})
 	held, absent := []byte("held page"), []byte("absent page")
 	if code, b := f.do("PUT", "/v1/blobs/"+sum(held), f.token, bytes.NewReader(held)); code != 201 {
 		t.Fatalf("put blob: %d %s", code, b)
@@ -196,6 +210,19 @@ func TestErrors(t *testing.T) {
 	other := manifest("kiosk-01-case-1", held)
 	other.Items = []string{"370100-002"}
 	big := bytes.Repeat([]byte("x"), 2000)
+	// bad is a manifest of case-2, held blob and all, changed by mod.
+	bad := func(mod func(*wire.Manifest)) io.Reader {
+		m := manifest("kiosk-01-case-2", held)
+		mod(&m)
+		return strings.NewReader(mustJSON(m))
+	}
+	exempt := func(n int) []wire.MaterialRef {
+		out := make([]wire.MaterialRef, n)
+		for i := range out {
+			out[i] = wire.MaterialRef{Code: fmt.Sprintf("M-%d", i), Exempt: true}
+		}
+		return out
+	}
 
 	cases := []struct {
 		name, method, path string
@@ -229,6 +256,24 @@ func TestErrors(t *testing.T) {
 		{"bad limit", "GET", "/v1/cases?limit=0", asClerk, nil, 400, wire.CodeBadRequest, nil},
 		{"wrong method", "DELETE", "/v1/cases/kiosk-01-case-1", f.token, nil, 405, wire.CodeBadRequest, nil},
 		{"unknown path", "GET", "/v2/cases", f.token, nil, 404, wire.CodeNotFound, nil},
+		{"too many materials", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Materials = exempt(4) }), 413, wire.CodeTooLarge, nil},
+		{"too many items", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Items = []string{"a", "b", "c", "d"} }), 413, wire.CodeTooLarge, nil},
+		{"name empty", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.Name = "" }), 400, wire.CodeBadRequest, nil},
+		{"name with NUL", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.Name = "张\x00三" }), 400, wire.CodeBadRequest, nil},
+		{"name with RLO", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.Name = "张\u202e三" }), 400, wire.CodeBadRequest, nil},
+		{"name with a C1 control", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.Name = "张\u009b三" }), 400, wire.CodeBadRequest, nil},
+		{"name with a trailing space", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.Name = "张三 " }), 400, wire.CodeBadRequest, nil},
+		{"name too long", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.Name = strings.Repeat("张", 65) }), 400, wire.CodeBadRequest, nil},
+		{"name of invalid UTF-8", "PUT", "/v1/cases/kiosk-01-case-2", f.token, strings.NewReader(strings.Replace(mustJSON(manifest("kiosk-01-case-2", held)), "张三", "张\xff三", 1)), 400, wire.CodeBadRequest, nil},
+		{"id_number empty", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.IDNumber = "" }), 400, wire.CodeBadRequest, nil},
+		{"id_number check digit", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.IDNumber = "210202198805041231" }), 400, wire.CodeBadRequest, nil},
+		{"id_number lower-case x", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Applicant.IDNumber = "21020219880504123x" }), 400, wire.CodeBadRequest, nil},
+		{"item with a newline", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Items = []string{"GA-0101\n"} }), 400, wire.CodeBadRequest, nil},
+		{"material code with NUL", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Materials[0].Code = "A\x00" }), 400, wire.CodeBadRequest, nil},
+		{"material name with RLO", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Materials[0].Name = "照片\u202e" }), 400, wire.CodeBadRequest, nil},
+		{"material name too long", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Materials[0].Name = strings.Repeat("照", wire.MaxTextRunes+1) }), 400, wire.CodeBadRequest, nil},
+		{"catalog_revision 0", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.CatalogRevision = 0 }), 400, wire.CodeBadRequest, nil},
+		{"catalog_revision never published", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.CatalogRevision = 4 }), 400, wire.CodeBadRequest, nil},
 	}
 	for _, c := range cases {
 		before := f.state()
@@ -245,6 +290,10 @@ func TestErrors(t *testing.T) {
 		}
 		if status != c.status || eb.Error.Code != c.code || !slices.Equal(eb.Error.Missing, c.missing) || eb.Error.Message == "" {
 			t.Errorf("%s: %d %+v; want %d %s missing %v", c.name, status, eb.Error, c.status, c.code, c.missing)
+		}
+		// Errors never repeat personal data.
+		if strings.Contains(eb.Error.Message, "2102021988050412") || strings.Contains(eb.Error.Message, "张") {
+			t.Errorf("%s: the message repeats the applicant: %s", c.name, eb.Error.Message)
 		}
 		if after := f.state(); !reflect.DeepEqual(before, after) {
 			t.Errorf("%s changed the platform:\nbefore %v\nafter  %v", c.name, before, after)
@@ -300,6 +349,30 @@ func TestIdempotentAndTerminalFromCredential(t *testing.T) {
 	}
 	if got := list[0]; got.Applicant.IDNumber != "2102**********123X" || got.Applicant.Name != "张*" || got.Terminal != "kiosk-01" || got.Materials != 2 {
 		t.Errorf("summary %+v", got)
+	}
+}
+
+// A new case is answered in the form a repeat and GET answer it: lists
+// never null, times in UTC.
+func TestPutCaseAnswersCanonicalForm(t *testing.T) {
+	f := newFixture(t, Options{})
+	m := manifest("kiosk-01-case-1")
+	m.Items, m.Materials = nil, nil
+	body := mustJSON(m)
+	if !strings.Contains(body, `"items":null`) {
+		t.Fatalf("the request should send null items: %s", body)
+	}
+	code, created := f.do("PUT", "/v1/cases/kiosk-01-case-1", f.token, strings.NewReader(body))
+	if code != 201 || !strings.Contains(string(created), `"items":[]`) || !strings.Contains(string(created), `"materials":[]`) {
+		t.Fatalf("201: %d %s", code, created)
+	}
+	code, repeated := f.do("PUT", "/v1/cases/kiosk-01-case-1", f.token, strings.NewReader(body))
+	if code != 200 || !bytes.Equal(repeated, created) {
+		t.Errorf("repeat: %d %s\nfirst: %s", code, repeated, created)
+	}
+	code, got := f.asClerk("GET", "/v1/cases/kiosk-01-case-1", nil)
+	if code != 200 || !bytes.Equal(got, created) {
+		t.Errorf("GET: %d %s\n201: %s", code, got, created)
 	}
 }
 

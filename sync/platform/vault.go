@@ -7,14 +7,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
-	"yici/sync/catalog"
 	"yici/sync/wire"
 )
 
@@ -130,10 +132,14 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, c *Caller) {
 			"case "+id+" has no valid resident ID number, so its materials cannot be kept for the applicant", nil)
 		return
 	}
-	cat, err := s.catalogAt(ctx, m.CatalogRevision)
+	mats, err := s.materialsOf(ctx, m.CatalogRevision)
+	if errors.Is(err, errNoRevision) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
+			fmt.Sprintf("case %s was made under catalogue revision %d, which this platform has not published, so no validity can be given", id, m.CatalogRevision), nil)
+		return
+	}
 	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, wire.CodeBadRequest,
-			fmt.Sprintf("case %s: catalogue revision %d cannot be read, so no validity can be given: %v", id, m.CatalogRevision, err), nil)
+		s.internal(w, "read catalogue", err)
 		return
 	}
 	key, err := s.applicantKey(ctx, m.Applicant.IDNumber)
@@ -155,10 +161,10 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, c *Caller) {
 				fmt.Sprintf("case %s has no handed-in material %q to confirm", id, cm.Code), nil)
 			return
 		}
-		cm, ok := cat.MaterialOf(m.Items, cm.Code)
+		cm, ok := mats[cm.Code]
 		if !ok {
 			writeError(w, http.StatusBadRequest, wire.CodeBadRequest,
-				fmt.Sprintf("no item of case %s asks for material %q in catalogue revision %d", id, m.Materials[i].Code, m.CatalogRevision), nil)
+				fmt.Sprintf("material %q of case %s is not in its catalogue revision %d", m.Materials[i].Code, id, m.CatalogRevision), nil)
 			return
 		}
 		mr := m.Materials[i]
@@ -177,29 +183,6 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, c *Caller) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.ConfirmAnswer{Applicant: key, Entries: out})
-}
-
-// catalogAt returns catalogue revision rev, parsed; a revision never
-// changes, so each is parsed once.
-func (s *Server) catalogAt(ctx context.Context, rev int) (*catalog.Catalog, error) {
-	s.catMu.Lock()
-	defer s.catMu.Unlock()
-	if c, ok := s.cats[rev]; ok {
-		return c, nil
-	}
-	doc, err := s.st.GetCatalog(ctx, rev)
-	if err != nil {
-		return nil, err
-	}
-	c, err := catalog.Parse(doc)
-	if err != nil {
-		return nil, err
-	}
-	if s.cats == nil {
-		s.cats = map[int]*catalog.Catalog{}
-	}
-	s.cats[rev] = c
-	return c, nil
 }
 
 // Licence is one electronic licence in the file LoadLicences reads: the
@@ -225,8 +208,9 @@ type LicenceFile struct {
 // its holder's vault, replacing an entry of the same licence number. A
 // licence left out of a later file stays; to withdraw one, load it with a
 // past valid_until. It returns how many licences it loaded. A bad line
-// stops the load before anything is stored, and the error names it by
-// index and licence number, never by ID number.
+// stops the load before anything is stored, and the error names it by its
+// index in the file and the field at fault, never by a value: licence
+// numbers carry ID numbers.
 func (s *Server) LoadLicences(path string) (int, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -236,20 +220,13 @@ func (s *Server) LoadLicences(path string) (int, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return 0, fmt.Errorf("load licences from %s: %w", path, err)
+		return 0, fmt.Errorf("load licences from %s: %s", path, licenceDecodeError(err, dec.InputOffset()))
 	}
 	ctx := context.Background()
 	byApplicant := map[string][]wire.VaultEntry{}
 	for i, l := range f.Licences {
-		switch {
-		case !wire.ValidIDNumber(l.IDNumber):
-			return 0, fmt.Errorf("load licences from %s: licence %d (%s): id_number is not a valid resident ID number", path, i, l.LicenceNo)
-		case l.LicenceNo == "" || l.Code == "" || l.Name == "" || l.Issuer == "":
-			return 0, fmt.Errorf("load licences from %s: licence %d (%q): licence_no, code, name and issuer are required", path, i, l.LicenceNo)
-		case l.SHA256 != "" && !wire.ValidSHA256(l.SHA256):
-			return 0, fmt.Errorf("load licences from %s: licence %d (%s): sha256 is not a lowercase hex SHA-256", path, i, l.LicenceNo)
-		case !l.ValidUntil.IsZero() && !l.ValidUntil.After(l.ValidFrom):
-			return 0, fmt.Errorf("load licences from %s: licence %d (%s): valid_until is not after valid_from", path, i, l.LicenceNo)
+		if field, msg := checkLicence(l); field != "" {
+			return 0, fmt.Errorf("load licences from %s: licence %d: %s %s", path, i, field, msg)
 		}
 		key, err := s.applicantKey(ctx, l.IDNumber)
 		if err != nil {
@@ -264,4 +241,57 @@ func (s *Server) LoadLicences(path string) (int, error) {
 		}
 	}
 	return len(f.Licences), nil
+}
+
+// checkLicence returns the field of l at fault and what is wrong with it,
+// without its value, or "".
+func checkLicence(l Licence) (field, msg string) {
+	switch {
+	case l.IDNumber == "":
+		return "id_number", "is required"
+	case !wire.ValidIDNumber(l.IDNumber):
+		return "id_number", "is not an 18-character resident ID number with a valid check digit"
+	case l.SHA256 != "" && !wire.ValidSHA256(l.SHA256):
+		return "sha256", "is not a lowercase hex SHA-256"
+	case !l.ValidUntil.IsZero() && !l.ValidUntil.After(l.ValidFrom):
+		return "valid_until", "is not after valid_from"
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"licence_no", l.LicenceNo, wire.MaxNameRunes}, {"code", l.Code, wire.MaxNameRunes},
+		{"name", l.Name, wire.MaxTextRunes}, {"issuer", l.Issuer, wire.MaxTextRunes}} {
+		if f.v == "" {
+			return f.name, "is required"
+		}
+		if err := wire.CheckText(f.v, f.max); err != nil {
+			return f.name, err.Error()
+		}
+	}
+	return "", ""
+}
+
+// licenceDecodeError says where and how the licences file fails to decode
+// without quoting it: encoding/json and time quote the values they cannot
+// read, and a value may be an ID or licence number.
+func licenceDecodeError(err error, offset int64) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tm *time.ParseError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("not valid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		// Value is "number" or "string", but "number 123…" for a number
+		// out of range: keep its first word only.
+		kind, _, _ := strings.Cut(typ.Value, " ")
+		return fmt.Sprintf("field %s at byte %d is a JSON %s, not a %s", typ.Field, typ.Offset, kind, typ.Type)
+	case errors.As(err, &tm):
+		return fmt.Sprintf("a time near byte %d is not RFC 3339 (2016-05-04T00:00:00+08:00)", offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return err.Error() + " (a field name from the file, not a value)"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the file ends before its JSON value does"
+	}
+	return fmt.Sprintf("cannot be read as a licences file near byte %d", offset)
 }

@@ -154,11 +154,22 @@ func TestVault(t *testing.T) {
 func TestLoadLicencesRefusesBadFiles(t *testing.T) {
 	f := newFixture(t, Options{})
 	dir := t.TempDir()
+	// Licence numbers carry ID numbers, so no error may name a licence by
+	// its number, nor repeat any value of the file.
+	const lic = `"licence_no":"210202198805041230-SFZ-2018","code":"M-HUKOU","name":"户口簿","issuer":"公安"`
+	const id = `"id_number":"21020219880504123X"`
 	for _, c := range []struct{ name, body, want string }{
-		{"bad number", `{"licences":[{"id_number":"210202198805041231","licence_no":"L1","code":"M-HUKOU","name":"户口簿","issuer":"公安"}]}`, "licence 0 (L1): id_number"},
-		{"no issuer", `{"licences":[{"id_number":"21020219880504123X","licence_no":"L1","code":"M-HUKOU","name":"户口簿"}]}`, "are required"},
+		{"bad number", `{"licences":[{"id_number":"210202198805041231",` + lic + `}]}`, "licence 0: id_number is not"},
+		{"no number", `{"licences":[{` + lic + `}]}`, "licence 0: id_number is required"},
+		{"no issuer", `{"licences":[{` + id + `,"licence_no":"210202198805041230-SFZ-2018","code":"M-HUKOU","name":"户口簿"}]}`, "licence 0: issuer is required"},
+		{"second bad", `{"licences":[{` + id + `,` + lic + `},{` + id + `,` + lic + `,"sha256":"zz"}]}`, "licence 1: sha256"},
+		{"name with RLO", `{"licences":[{` + id + `,"licence_no":"210202198805041230-SFZ-2018","code":"M-HUKOU","name":"户口\u202e簿","issuer":"公安"}]}`, "licence 0: name has the bidirectional"},
+		{"licence number with NUL", `{"licences":[{` + id + `,"licence_no":"210202198805041230\u0000","code":"M-HUKOU","name":"户口簿","issuer":"公安"}]}`, "licence 0: licence_no has the control"},
 		{"unknown field", `{"licences":[{"id":"x"}]}`, "unknown field"},
-		{"validity backwards", `{"licences":[{"id_number":"21020219880504123X","licence_no":"L1","code":"M-HUKOU","name":"户口簿","issuer":"公安","valid_from":"2020-01-01T00:00:00Z","valid_until":"2019-01-01T00:00:00Z"}]}`, "valid_until"},
+		{"number in a time field", `{"licences":[{` + id + `,` + lic + `,"valid_from":"210202198805041230"}]}`, "not RFC 3339"},
+		{"number as a JSON number", `{"licences":[{"id_number":210202198805041230,` + lic + `}]}`, "licences.id_number at byte"},
+		{"not JSON", `{"licences":[{"id_number":"210202198805041230" ` + lic + `}]}`, "not valid JSON at byte"},
+		{"validity backwards", `{"licences":[{` + id + `,` + lic + `,"valid_from":"2020-01-01T00:00:00Z","valid_until":"2019-01-01T00:00:00Z"}]}`, "licence 0: valid_until"},
 	} {
 		p := filepath.Join(dir, c.name+".json")
 		os.WriteFile(p, []byte(c.body), 0o600)

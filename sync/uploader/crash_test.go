@@ -134,7 +134,7 @@ func TestCrashChild(t *testing.T) {
 	for i := 0; ; i++ {
 		id := fmt.Sprintf("desk-07-r%s-c%d", round, i)
 		err := s.SaveCase(wire.Manifest{ID: id, CatalogRevision: 1, Items: []string{"370100-001"},
-			Applicant: wire.Applicant{Name: "王五", IDNumber: "210203197505056789"}})
+			Applicant: wire.Applicant{Name: "王五", IDNumber: "210203197505056781"}})
 		if err != nil {
 			t.Fatal(err)
 		}

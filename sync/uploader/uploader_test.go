@@ -53,7 +53,19 @@ type testPlatform struct {
 	casesMade map[string]int // 201 answers per case id: the commits
 }
 
+// newPlatform is a platform on httptest with one enrolled kiosk and
+// catalogue revision 1, the one addCase names, published.
 func newPlatform(t testing.TB, dir string) *testPlatform {
+	t.Helper()
+	p := newBarePlatform(t, dir)
+	if _, _, err := p.srv.PublishCatalog([]byte(`{"revision":1,"items":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newBarePlatform is newPlatform with no catalogue published.
+func newBarePlatform(t testing.TB, dir string) *testPlatform {
 	t.Helper()
 	st, err := platform.OpenBolt(dir)
 	if err != nil {
@@ -136,7 +148,7 @@ func openStore(t testing.TB, dir string) *store.Store {
 func addCase(t testing.TB, s *store.Store, id string, sizes map[string]int) {
 	t.Helper()
 	m := wire.Manifest{ID: id, CatalogRevision: 1, Items: []string{"370100-001"},
-		Applicant: wire.Applicant{Name: "李四", IDNumber: "210202199001011237"}}
+		Applicant: wire.Applicant{Name: "李四", IDNumber: "210202199001011232"}}
 	if err := s.SaveCase(m); err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func TestLookupVaultOffline(t *testing.T) {
 
 func TestSyncCatalog(t *testing.T) {
 	dir := t.TempDir()
-	p := newPlatform(t, filepath.Join(dir, "platform"))
+	p := newBarePlatform(t, filepath.Join(dir, "platform"))
 	s := openStore(t, dir)
 	c := p.client(http.DefaultTransport)
 	if rev, err := SyncCatalog(context.Background(), c, s); rev != 0 || err != nil {
@@ -141,6 +141,9 @@ func TestPinnedTLS(t *testing.T) {
 	defer st.Close()
 	srv := platform.New(st, platform.Options{})
 	token, _ := srv.Enrol(platform.RoleKiosk, "甘井子区政务服务中心", "desk-07")
+	if _, _, err := srv.PublishCatalog([]byte(`{"revision":1,"items":[]}`)); err != nil { // the revision addCase names
+		t.Fatal(err)
+	}
 	cfg, info, err := platform.LoadTLS(platform.TLSOptions{Dir: filepath.Join(dir, "platform")})
 	if err != nil {
 		t.Fatal(err)

@@ -193,6 +193,24 @@ func (e Event) Check() error {
 	if e.Case != "" && !ValidCaseID(e.Case) {
 		return fmt.Errorf("event %s: case %q is not a valid case id", e.ID, e.Case)
 	}
+	for _, f := range []struct{ name, v string }{{"clerk", e.Clerk}, {"item", e.Item}, {"material", e.Material}, {"criterion", e.Criterion}} {
+		if f.v == "" {
+			continue
+		}
+		if err := ValidName(f.v); err != nil {
+			return fmt.Errorf("event %s: %s %v", e.ID, f.name, err)
+		}
+	}
+	if e.Reason != "" {
+		if err := CheckText(e.Reason, MaxTextRunes); err != nil {
+			return fmt.Errorf("event %s: reason %v", e.ID, err)
+		}
+	}
+	for i, r := range e.Reasons {
+		if err := CheckText(r, MaxTextRunes); err != nil {
+			return fmt.Errorf("event %s: reason %d %v", e.ID, i, err)
+		}
+	}
 	needCase := func() error {
 		if e.Case == "" {
 			return fmt.Errorf("event %s: %s needs a case", e.ID, e.Kind)
