@@ -230,8 +230,12 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 
 // NewHTTPServer returns the http.Server the platform should run h in: TLS
 // from cfg (nil for plain HTTP, e.g. behind a TLS-terminating proxy), and
-// timeouts that shed idle and stalled clients without cutting off a slow
-// upload of a large blob.
+// limits on what comes before a request reaches h: the TLS handshake and
+// the header within 10 s, at most 64 KiB of header, an idle connection
+// closed after 2 min. It sets no whole-request Read/WriteTimeout: those
+// would cut a slow upload of a large blob; the Server sets deadlines per
+// request instead (Options.ReadTimeout, WriteTimeout, UploadIdleTimeout,
+// TransferTimeout).
 func NewHTTPServer(h http.Handler, cfg *tls.Config) *http.Server {
 	return &http.Server{Handler: h, TLSConfig: cfg,
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
