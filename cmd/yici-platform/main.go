@@ -84,6 +84,9 @@ func main() {
 				break
 			}
 			log.Printf("yici-platform: TLS certificate %s (SHA-256 %s, generated now: %v); terminals pin this file", info.CertFile, info.Fingerprint, info.Generated)
+			if info.Note != "" {
+				log.Printf("yici-platform: warning: %s", info.Note)
+			}
 		}
 		err = serve(srv, *addr, cfg)
 	case "publish":

@@ -33,9 +33,20 @@ type Options struct {
 	MaxBlobBytes     int64 // default wire.MaxBlobBytes
 	MaxManifestBytes int64 // default 1 MiB
 	MaxMissing       int   // most hashes in one MissingRequest; default 10000
-	// UploadIdleTimeout cuts a PATCH body that sends nothing for this long,
-	// so a connection that died silently does not hold its upload locked
-	// (423) until TCP gives up on it; default 30 s.
+	// TransferTimeout is the most a blob upload body may take to arrive,
+	// and a blob download to be sent, whatever its pace; default 15 min.
+	TransferTimeout time.Duration
+	// ReadTimeout is the most any other request body (JSON) may take to
+	// arrive whole; default 30 s.
+	ReadTimeout time.Duration
+	// WriteTimeout is the most an answer may take to be written, counted
+	// from the end of the time allowed for the request's body; default 1 min.
+	WriteTimeout time.Duration
+	// UploadIdleTimeout cuts a blob upload body (PUT /v1/blobs/{sha256},
+	// PATCH .../uploads) that sends nothing for this long, so a connection
+	// that died silently, or a client that trickles, does not hold its
+	// upload locked (423), its connection and its temporary file until TCP
+	// gives up on it; default 30 s.
 	UploadIdleTimeout time.Duration
 	// TokenLifetime is how long a terminal token is valid from enrolment or
 	// its last rotation; terminals rotate at a third of it left. Default
@@ -130,6 +141,15 @@ func New(st Storage, opt Options) *Server {
 	if opt.MaxItems <= 0 {
 		opt.MaxItems = 50
 	}
+	if opt.TransferTimeout <= 0 {
+		opt.TransferTimeout = defaultTransferTimeout
+	}
+	if opt.ReadTimeout <= 0 {
+		opt.ReadTimeout = defaultReadTimeout
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = defaultWriteTimeout
+	}
 	st.SetStagingLimits(StagingLimits{MaxBytesPerTerminal: opt.MaxStagedBytesPerTerminal,
 		StagedMaxAge: opt.StagedMaxAge, UploadMaxAge: opt.UploadMaxAge})
 	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf, now: opt.Now}
@@ -161,7 +181,8 @@ func New(st Storage, opt Options) *Server {
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves r under the request deadlines (deadline.go).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.withDeadlines(w, r, s.mux) }
 
 // Enrol enrols the terminal name of hall with role and returns its bearer
 // token. The token is shown once; only its SHA-256 is kept. Enrolling a
@@ -699,8 +720,15 @@ func Summary(c Case) wire.CaseSummary {
 }
 
 // decode reads one JSON value from a body of at most MaxManifestBytes, and
-// answers 400 or 413 itself when it cannot.
+// answers 400 or 413 itself when it cannot. A body announced larger is
+// refused before a byte of it is read; a body that stops arriving is cut
+// by the request's read deadline (ReadTimeout).
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength > s.opt.MaxManifestBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, wire.CodeTooLarge,
+			fmt.Sprintf("body of %d bytes is larger than the %d accepted", r.ContentLength, s.opt.MaxManifestBytes), nil)
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.opt.MaxManifestBytes))
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
