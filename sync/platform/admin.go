@@ -35,6 +35,9 @@ type Admin interface {
 	SetRole(name string, role Role) error
 	RotateToken(name string) (string, time.Time, error)
 	Terminals() ([]Terminal, error)
+	AddClerk(hall, id, name, pin string) error
+	DisableClerk(id string) error
+	SetClerkPIN(id, pin string) error
 }
 
 var _ Admin = (*Server)(nil)
@@ -42,9 +45,11 @@ var _ Admin = (*AdminClient)(nil)
 
 // adminRequest is one administration call over the socket.
 type adminRequest struct {
-	Role Role   `json:"role,omitempty"`
-	Hall string `json:"hall,omitempty"`
-	Name string `json:"name,omitempty"`
+	Role  Role   `json:"role,omitempty"`
+	Hall  string `json:"hall,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Clerk string `json:"clerk,omitempty"`
+	PIN   string `json:"pin,omitempty"`
 }
 
 type adminAnswer struct {
@@ -140,11 +145,17 @@ func adminHandler(a Admin, logf func(string, ...any)) http.Handler {
 			ans.Token, ans.ExpiresAt, err = a.RotateToken(req.Name)
 		case "/terminals":
 			ans.Terminals, err = a.Terminals()
+		case "/clerk/add":
+			err = a.AddClerk(req.Hall, req.Clerk, req.Name, req.PIN)
+		case "/clerk/disable":
+			err = a.DisableClerk(req.Clerk)
+		case "/clerk/pin":
+			err = a.SetClerkPIN(req.Clerk, req.PIN)
 		default:
 			err = fmt.Errorf("no administration call %s", r.URL.Path)
 		}
 		if err == nil && r.URL.Path != "/terminals" {
-			logf("platform: admin: %s %s done", r.URL.Path[1:], req.Name)
+			logf("platform: admin: %s %s%s done", r.URL.Path[1:], req.Name, req.Clerk)
 		}
 		answer(ans, err)
 	})
@@ -216,4 +227,22 @@ func (c *AdminClient) RotateToken(name string) (string, time.Time, error) {
 func (c *AdminClient) Terminals() ([]Terminal, error) {
 	ans, err := c.call("terminals", adminRequest{})
 	return ans.Terminals, err
+}
+
+// AddClerk implements Admin.
+func (c *AdminClient) AddClerk(hall, id, name, pin string) error {
+	_, err := c.call("clerk/add", adminRequest{Hall: hall, Clerk: id, Name: name, PIN: pin})
+	return err
+}
+
+// DisableClerk implements Admin.
+func (c *AdminClient) DisableClerk(id string) error {
+	_, err := c.call("clerk/disable", adminRequest{Clerk: id})
+	return err
+}
+
+// SetClerkPIN implements Admin.
+func (c *AdminClient) SetClerkPIN(id, pin string) error {
+	_, err := c.call("clerk/pin", adminRequest{Clerk: id, PIN: pin})
+	return err
 }
