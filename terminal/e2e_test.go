@@ -372,11 +372,11 @@ func TestSubmittedCaseSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cases, err := h.pst.ListCases(context.Background(), 10)
+	cases, err := h.pst.ListCases(context.Background(), "DL01", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cases) != 1 || cases[0].Manifest.ID != id {
+	if len(cases) != 1 || cases[0].ID != id {
 		t.Fatalf("platform holds %d cases, want exactly %s", len(cases), id)
 	}
 }

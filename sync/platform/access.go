@@ -282,8 +282,9 @@ type limiter struct {
 }
 
 type bucket struct {
-	tokens float64
-	at     time.Time
+	tokens  float64
+	at      time.Time
+	limited bool // refused since it last allowed one
 }
 
 func newLimiter(perMinute, burst int, now func() time.Time) *limiter {
@@ -291,8 +292,9 @@ func newLimiter(perMinute, burst int, now func() time.Time) *limiter {
 }
 
 // allow takes one token of name's bucket; when none is left it returns
-// false and how long until one is.
-func (l *limiter) allow(name string) (bool, time.Duration) {
+// false, how long until one is, and whether this is the first refusal
+// since the last allowed request (the one worth an alert).
+func (l *limiter) allow(name string) (ok bool, wait time.Duration, first bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -305,9 +307,12 @@ func (l *limiter) allow(name string) (bool, time.Duration) {
 	b.at = now
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0
+		b.limited = false
+		return true, 0, false
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	first = !b.limited
+	b.limited = true
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), first
 }
 
 // whoami tells a terminal what the platform knows of it, so it can rotate

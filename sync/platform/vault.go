@@ -51,9 +51,12 @@ func (s *Server) vaultQuery(w http.ResponseWriter, r *http.Request, c *Caller) {
 		return
 	}
 	if !full {
-		if ok, wait := s.vaultLimit.allow(c.Terminal.Name); !ok {
+		if ok, wait, first := s.vaultLimit.allow(c.Terminal.Name); !ok {
 			secs := int(wait.Seconds()) + 1
-			s.logf("platform: ALERT: terminal %s (hall %s) passed its vault query limit of %d a minute", c.Terminal.Name, c.Terminal.Hall, s.opt.VaultPerMinute)
+			if first {
+				s.logf("platform: ALERT: terminal %s (hall %s) passed its vault query limit of %d a minute; further queries are refused until it slows down (a stolen token? revoke it: yici-platform revoke --name %s)",
+					c.Terminal.Name, c.Terminal.Hall, s.opt.VaultPerMinute, c.Terminal.Name)
+			}
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			writeError(w, http.StatusTooManyRequests, wire.CodeRateLimited,
 				fmt.Sprintf("more than %d vault queries a minute from terminal %s; retry in %d s", s.opt.VaultPerMinute, c.Terminal.Name, secs), nil)
