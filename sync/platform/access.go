@@ -167,14 +167,19 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		return nil, false
 	}
 	h := tokenHash(token)
-	t, err := s.st.TerminalByToken(r.Context(), h)
-	if errors.Is(err, ErrNotFound) {
-		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "unknown token; enrol this terminal", nil)
-		return nil, false
-	}
-	if err != nil {
-		s.internal(w, "look up terminal", err)
-		return nil, false
+	t, ok := s.auth.terminal(h, s.now())
+	if !ok {
+		var err error
+		t, err = s.st.TerminalByToken(r.Context(), h)
+		if errors.Is(err, ErrNotFound) {
+			writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "unknown token; enrol this terminal", nil)
+			return nil, false
+		}
+		if err != nil {
+			s.internal(w, "look up terminal", err)
+			return nil, false
+		}
+		s.auth.putTerminal(h, t, s.now())
 	}
 	expires := t.ExpiresAt
 	if h != t.TokenHash {
@@ -201,12 +206,18 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 // needClerk finds the clerk signed in at the caller's desk (the request's
 // Yici-Session) and puts them in c, or answers 401 session_required itself.
 func (s *Server) needClerk(w http.ResponseWriter, r *http.Request, c *Caller) bool {
+	key := c.Terminal.Name + "\x00" + r.Header.Get(wire.HeaderSession)
+	if e, ok := s.auth.session(key, s.now()); ok {
+		c.Clerk, c.Window = e.clerk, e.window
+		return true
+	}
 	ses, clerk, err := s.clerkSession(r, c.Terminal)
 	if err != nil {
 		s.sessionFailed(w, err)
 		return false
 	}
 	c.Clerk, c.Window = clerk.ID, ses.Window
+	s.auth.putSession(key, cachedSession{clerk: clerk.ID, window: ses.Window, at: s.now()})
 	return true
 }
 
@@ -345,7 +356,9 @@ func (s *Server) rotate(ctx context.Context, t Terminal) (string, Terminal, erro
 		t.PrevExpiresAt = t.ExpiresAt
 	}
 	t.TokenHash, t.ExpiresAt = tokenHash(tok), now.Add(s.opt.TokenLifetime)
-	return tok, t, s.st.UpdateTerminal(ctx, t)
+	err = s.st.UpdateTerminal(ctx, t)
+	s.auth.forget()
+	return tok, t, err
 }
 
 // Auditor keeps the audit log (*audit.Log): every read of personal data
@@ -386,4 +399,72 @@ func (s *Server) appendAudit(rec audit.Record) {
 	if s.auditDown.CompareAndSwap(true, false) {
 		s.logf("platform: audit log written again; personal reads resume")
 	}
+}
+
+// authCache keeps who a token and a session are for up to a second, so a
+// request costs no storage reads to authenticate: the limit the issue
+// sets for a revocation to take effect. Every change this server makes
+// itself (revoke, role, rotate, clerk disabled, sign-out) clears it at
+// once; a change made by another node sharing the storage holds within
+// the second.
+type authCache struct {
+	mu       sync.Mutex
+	ttl      time.Duration
+	terms    map[string]cachedTerminal // token hash → terminal
+	sessions map[string]cachedSession  // terminal name, 0, session token → clerk
+}
+
+type cachedTerminal struct {
+	t  Terminal
+	at time.Time
+}
+
+type cachedSession struct {
+	clerk, window string
+	at            time.Time
+}
+
+func (a *authCache) terminal(h string, now time.Time) (Terminal, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e, ok := a.terms[h]
+	if !ok || now.Sub(e.at) >= a.ttl || now.Before(e.at) {
+		return Terminal{}, false
+	}
+	return e.t, true
+}
+
+func (a *authCache) putTerminal(h string, t Terminal, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.terms == nil || len(a.terms) > 10000 {
+		a.terms = map[string]cachedTerminal{}
+	}
+	a.terms[h] = cachedTerminal{t, now}
+}
+
+func (a *authCache) session(key string, now time.Time) (cachedSession, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e, ok := a.sessions[key]
+	if !ok || now.Sub(e.at) >= a.ttl || now.Before(e.at) {
+		return cachedSession{}, false
+	}
+	return e, true
+}
+
+func (a *authCache) putSession(key string, e cachedSession) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sessions == nil || len(a.sessions) > 10000 {
+		a.sessions = map[string]cachedSession{}
+	}
+	a.sessions[key] = e
+}
+
+// forget clears the cache, after a change of who may do what.
+func (a *authCache) forget() {
+	a.mu.Lock()
+	a.terms, a.sessions = nil, nil
+	a.mu.Unlock()
 }

@@ -324,6 +324,7 @@ func (s *Server) DisableClerk(id string) error {
 	if _, err := s.st.DeleteClerkSessions(ctx, id); err != nil {
 		return fmt.Errorf("disable clerk %s: end its sessions: %w", id, err)
 	}
+	s.auth.forget()
 	return nil
 }
 
@@ -554,6 +555,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, t Terminal) {
 		s.internal(w, "end session", err)
 		return
 	}
+	s.auth.forget()
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -93,6 +93,7 @@ type Server struct {
 
 	now        func() time.Time
 	vaultLimit *limiter    // a kiosk's vault queries
+	auth       authCache   // who tokens and sessions are, for a second
 	auditDown  atomic.Bool // the last audit append failed
 
 	secretMu sync.Mutex
@@ -132,9 +133,14 @@ func New(st Storage, opt Options) *Server {
 	if opt.MaxListCases <= 0 {
 		opt.MaxListCases = 200
 	}
+	// One clock for tokens, sessions and the caches of both.
+	if opt.Now == nil {
+		opt.Now = opt.Clerks.Now
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	opt.Clerks.Now = opt.Now
 	if opt.MaxMaterials <= 0 {
 		opt.MaxMaterials = 200
 	}
@@ -154,6 +160,7 @@ func New(st Storage, opt Options) *Server {
 		StagedMaxAge: opt.StagedMaxAge, UploadMaxAge: opt.UploadMaxAge})
 	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf, now: opt.Now}
 	s.vaultLimit = newLimiter(opt.VaultPerMinute, opt.VaultBurst, opt.Now)
+	s.auth.ttl = time.Second
 	if opt.Logger != nil {
 		s.logf = opt.Logger.Printf
 	}
@@ -227,6 +234,7 @@ func (s *Server) Revoke(name string) error {
 	if err := s.st.RevokeTerminal(context.Background(), name); err != nil {
 		return fmt.Errorf("revoke terminal: %w", err)
 	}
+	s.auth.forget()
 	return s.DropStaging(name)
 }
 
@@ -251,6 +259,7 @@ func (s *Server) SetRole(name string, role Role) error {
 	if err := s.st.UpdateTerminal(ctx, t); err != nil {
 		return fmt.Errorf("set role of %s: %w", name, err)
 	}
+	s.auth.forget()
 	return nil
 }
 

@@ -32,7 +32,7 @@ func sum(b []byte) string {
 const kiosk = "kiosk-01"
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	st    *BoltStorage
 	dir   string
@@ -49,7 +49,7 @@ var sampleCatalog3 = bytes.Replace(assets.SampleCatalog, []byte(`"revision": 2`)
 
 // newFixture is a platform with one enrolled terminal and catalogue
 // revision 3 published.
-func newFixture(t *testing.T, opt Options) *fixture {
+func newFixture(t testing.TB, opt Options) *fixture {
 	t.Helper()
 	f := newBareFixture(t, opt)
 	if _, _, err := f.srv.PublishCatalog(sampleCatalog3); err != nil {
@@ -59,7 +59,7 @@ func newFixture(t *testing.T, opt Options) *fixture {
 }
 
 // newBareFixture is newFixture without a catalogue.
-func newBareFixture(t *testing.T, opt Options) *fixture {
+func newBareFixture(t testing.TB, opt Options) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := OpenBolt(dir)
