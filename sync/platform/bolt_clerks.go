@@ -130,24 +130,11 @@ func (s *BoltStorage) UpdateSignInMiss(_ context.Context, key string, f func(*Lo
 // DeleteSignInMisses implements Storage.
 func (s *BoltStorage) DeleteSignInMisses(_ context.Context, before time.Time) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketSignInMisses)
-		var doomed [][]byte
-		err := b.ForEach(func(k, v []byte) error {
+		_, err := deleteWhere(tx.Bucket(bucketSignInMisses), func(v []byte) bool {
 			var l Lockout
-			if json.Unmarshal(v, &l) != nil || (l.Updated.Before(before) && !l.LockedUntil.After(before)) {
-				doomed = append(doomed, append([]byte{}, k...))
-			}
-			return nil
+			return json.Unmarshal(v, &l) != nil || (l.Updated.Before(before) && !l.LockedUntil.After(before))
 		})
-		if err != nil {
-			return err
-		}
-		for _, k := range doomed {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
+		return err
 	})
 }
 
@@ -207,27 +194,35 @@ func (s *BoltStorage) DeleteSession(_ context.Context, tokenHash string) error {
 func (s *BoltStorage) deleteSessionsIf(del func(Session) bool) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		var doomed [][]byte
-		err := b.ForEach(func(k, v []byte) error {
+		var err error
+		n, err = deleteWhere(tx.Bucket(bucketSessions), func(v []byte) bool {
 			var ses Session
-			if json.Unmarshal(v, &ses) != nil || del(ses) {
-				doomed = append(doomed, append([]byte{}, k...))
-			}
-			return nil
+			return json.Unmarshal(v, &ses) != nil || del(ses)
 		})
-		if err != nil {
-			return err
-		}
-		for _, k := range doomed {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(doomed)
-		return nil
+		return err
 	})
 	return n, err
+}
+
+// deleteWhere deletes the keys of b whose value doomed says to (keys are
+// gathered first: a bucket must not change under ForEach) and counts them.
+func deleteWhere(b *bbolt.Bucket, doomed func(v []byte) bool) (int, error) {
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if doomed(v) {
+			keys = append(keys, append([]byte{}, k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
 }
 
 // DeleteClerkSessions implements Storage.
