@@ -88,7 +88,7 @@ func (d *Desk) SignIn(ctx context.Context, clerk, pin, window string) error {
 	fyne.DoAndWait(func() {
 		d.signin.busy(false)
 		d.signin.clear()
-		d.who.SetText(fmt.Sprintf("%s · %s窗口", d.clerkName(), ans.Window))
+		d.who.SetText(fmt.Sprintf("%s · 窗口 %s", d.clerkName(), ans.Window))
 		d.w.SetContent(d.review)
 	})
 	d.Refresh(ctx)
