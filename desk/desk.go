@@ -1,5 +1,5 @@
-// Package desk is the comprehensive window (综合窗口): the clerk sees every
-// case that reached the platform, reviews each material against its
+// Package desk is the comprehensive window (综合窗口): a clerk signs in with
+// a staff number and PIN, sees the cases of the hall, reviews each material against its
 // published criteria (S4) and records the result: materials that pass are
 // confirmed into the applicant's vault, so nobody is asked for them again
 // (S13); a material fails only by citing one of its criteria, and the
@@ -8,8 +8,10 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -18,11 +20,16 @@ import (
 
 	"yici/sync/catalog"
 	"yici/sync/mask"
+	"yici/sync/uploader"
 	"yici/sync/wire"
 )
 
 // Platform is what the desk needs of the platform (*uploader.Client).
+// Reads and decisions act for the clerk signed in with SignIn.
 type Platform interface {
+	SignIn(ctx context.Context, clerk, pin, window string) (wire.SessionAnswer, error)
+	SignOut(ctx context.Context) error
+	WhoAmI(ctx context.Context) (wire.WhoAmI, error)
 	Cases(ctx context.Context) ([]wire.CaseSummary, error)
 	Case(ctx context.Context, id string) (*wire.Manifest, error)
 	Confirm(ctx context.Context, caseID string, req wire.ConfirmRequest) (wire.ConfirmAnswer, error)
@@ -36,7 +43,14 @@ const pass = "符合 / passes"
 type Desk struct {
 	p      Platform
 	cat    *catalog.Catalog
-	clerk  string
+	w      fyne.Window
+	review fyne.CanvasObject // the review screen, shown while a clerk is signed in
+	signin *signInForm
+
+	mu     sync.Mutex // signed, clerk and me: Run reads them off the UI thread
+	signed bool
+	clerk  string // "name (staff number)" of the clerk signed in
+	me     string // this desk's terminal name: its event ids begin with it
 	cases  []wire.CaseSummary
 	list   *widget.List
 	header *widget.Label
@@ -44,13 +58,111 @@ type Desk struct {
 	record *widget.Button
 	status *widget.Label
 
+	who *widget.Label
+
 	current  *wire.Manifest
 	verdicts map[string]*widget.Select // material code → pass or a criterion
 }
 
-// New builds the desk in w for the clerk named clerk.
-func New(p Platform, cat *catalog.Catalog, clerk string, w fyne.Window) *Desk {
-	d := &Desk{p: p, cat: cat, clerk: clerk}
+// SignIn signs the clerk in at this desk with the platform, and shows the
+// review screen; a refusal shows on the form. Call it off the UI thread.
+func (d *Desk) SignIn(ctx context.Context, clerk, pin, window string) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	fyne.Do(func() { d.signin.busy(true) })
+	ans, err := d.p.SignIn(ctx, clerk, pin, window)
+	var me wire.WhoAmI
+	if err == nil {
+		me, err = d.p.WhoAmI(ctx)
+	}
+	if err != nil {
+		fyne.DoAndWait(func() {
+			d.signin.busy(false)
+			d.signin.fail(signInMessage(err))
+		})
+		return err
+	}
+	d.mu.Lock()
+	d.signed, d.clerk, d.me = true, fmt.Sprintf("%s（%s）", ans.Name, ans.Clerk), me.Name
+	d.mu.Unlock()
+	fyne.DoAndWait(func() {
+		d.signin.busy(false)
+		d.signin.clear()
+		d.who.SetText(fmt.Sprintf("%s · 窗口 %s", d.clerkName(), ans.Window))
+		d.w.SetContent(d.review)
+	})
+	d.Refresh(ctx)
+	return nil
+}
+
+// SignOut ends the clerk's session and returns to the sign-in form,
+// forgetting the open case. Call it off the UI thread.
+func (d *Desk) SignOut(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := d.p.SignOut(ctx)
+	d.lock("")
+	if err != nil {
+		fyne.Do(func() {
+			d.signin.fail("已退出；平台未确认会话结束（" + err.Error() + "），会话将按时失效")
+		})
+	}
+}
+
+// lock shows the sign-in form with msg and forgets what was on screen.
+func (d *Desk) lock(msg string) {
+	d.mu.Lock()
+	d.signed, d.clerk = false, ""
+	d.mu.Unlock()
+	fyne.DoAndWait(func() {
+		d.cases, d.current, d.verdicts = nil, nil, nil
+		d.rows.Objects = nil
+		d.header.SetText("请在左侧选择办件 / Select a case")
+		d.record.Disable()
+		d.list.UnselectAll()
+		d.list.Refresh()
+		d.signin.fail(msg)
+		d.w.SetContent(d.signin.content)
+	})
+}
+
+func (d *Desk) clerkName() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.clerk
+}
+
+// SignedIn reports whether a clerk is signed in.
+func (d *Desk) SignedIn() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.signed
+}
+
+// sessionEnded reports whether err says the clerk's session is over (idle,
+// expired, or the clerk disabled): the desk then asks for the PIN again.
+func sessionEnded(err error) bool {
+	var se *uploader.StatusError
+	return errors.As(err, &se) && se.Body.Code == wire.CodeSessionRequired
+}
+
+func signInMessage(err error) string {
+	var se *uploader.StatusError
+	if errors.As(err, &se) {
+		switch se.Body.Code {
+		case wire.CodeSignInFailed:
+			return "工号或密码不对，请重试 / Staff number or PIN is wrong"
+		case wire.CodeClerkLocked:
+			return "密码错误次数过多，账号已暂时锁定，请稍后再试或联系管理员 / Locked after too many wrong PINs: " + se.Body.Message
+		}
+	}
+	return "无法登录：" + err.Error()
+}
+
+// New builds the desk in w; it shows the sign-in form until a clerk signs
+// in.
+func New(p Platform, cat *catalog.Catalog, w fyne.Window) *Desk {
+	d := &Desk{p: p, cat: cat, w: w}
 	d.header = widget.NewLabel("请在左侧选择办件 / Select a case")
 	d.header.Wrapping = fyne.TextWrapWord
 	d.rows = container.NewVBox()
@@ -72,8 +184,15 @@ func New(p Platform, cat *catalog.Catalog, clerk string, w fyne.Window) *Desk {
 	detail := container.NewBorder(d.header, d.record, nil, nil, container.NewVScroll(d.rows))
 	split := container.NewHSplit(d.list, detail)
 	split.Offset = 0.4
-	w.SetContent(container.NewBorder(widget.NewLabelWithStyle("综合窗口 · 收件审核 / Window desk · review", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		d.status, nil, nil, split))
+	d.who = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	out := widget.NewButton("退出登录 / Sign out", func() { go d.SignOut(context.Background()) })
+	top := container.NewBorder(nil, nil, widget.NewLabelWithStyle("综合窗口 · 收件审核 / Window desk · review", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewHBox(d.who, out))
+	d.review = container.NewBorder(top, d.status, nil, nil, split)
+	d.signin = newSignInForm(func(clerk, pin, window string) {
+		go d.SignIn(context.Background(), clerk, pin, window)
+	})
+	w.SetContent(d.signin.content)
 	return d
 }
 
@@ -91,7 +210,14 @@ func (d *Desk) itemNames(codes []string) string {
 
 // Refresh reloads the case list; safe to call from any goroutine.
 func (d *Desk) Refresh(ctx context.Context) {
+	if !d.SignedIn() {
+		return
+	}
 	cs, err := d.p.Cases(ctx)
+	if sessionEnded(err) {
+		d.lock("会话已结束，请重新登录 / Session ended: sign in again")
+		return
+	}
 	fyne.DoAndWait(func() {
 		if err != nil {
 			d.status.SetText("平台暂不可达，稍后自动重试 / platform unreachable: " + err.Error())
@@ -212,8 +338,10 @@ func (d *Desk) Record(ctx context.Context) {
 			ok = append(ok, wire.ConfirmMaterial{Code: code})
 			continue
 		}
-		e := wire.Event{ID: m.ID + "-reject-" + code, Kind: wire.EventRejection, At: time.Now().UTC(), Case: m.ID,
-			Clerk: d.clerk, Material: code, Criterion: crit, Reason: text}
+		// The platform writes the clerk from the session; the id is this
+		// desk's, as every id a terminal makes.
+		e := wire.Event{ID: d.me + "-" + m.ID + "-reject-" + code, Kind: wire.EventRejection, At: time.Now().UTC(), Case: m.ID,
+			Material: code, Criterion: crit, Reason: text}
 		if err := d.p.PutEvent(ctx, e); err != nil {
 			d.status.SetText("退回未能记录，请重试 / rejection not recorded: " + err.Error())
 			return
@@ -221,7 +349,7 @@ func (d *Desk) Record(ctx context.Context) {
 		failed++
 	}
 	if len(ok) > 0 {
-		if _, err := d.p.Confirm(ctx, m.ID, wire.ConfirmRequest{Clerk: d.clerk, Materials: ok}); err != nil {
+		if _, err := d.p.Confirm(ctx, m.ID, wire.ConfirmRequest{Materials: ok}); err != nil {
 			d.status.SetText("确认未能记录，请重试 / confirmation not recorded: " + err.Error())
 			return
 		}

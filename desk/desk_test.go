@@ -30,9 +30,16 @@ func TestReviewConfirmsAndRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv := platform.New(st, platform.Options{})
-	kioskTok, _ := srv.Enrol("DL01", "K01")
-	deskTok, _ := srv.Enrol("DL01", "W01")
+	srv := platform.New(st, platform.Options{Clerks: platform.ClerkOptions{PIN: platform.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}}})
+	// The platform refuses a case made under a revision it has not published.
+	if _, _, err := srv.PublishCatalog(assets.SampleCatalog); err != nil {
+		t.Fatal(err)
+	}
+	kioskTok, _ := srv.Enrol(platform.RoleKiosk, "DL01", "K01")
+	deskTok, _ := srv.Enrol(platform.RoleDesk, "DL01", "W01")
+	if err := srv.AddClerk("DL01", "0001", "王小明", "730461"); err != nil {
+		t.Fatal(err)
+	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	kiosk := &uploader.Client{BaseURL: hs.URL, Token: kioskTok}
@@ -57,8 +64,17 @@ func TestReviewConfirmsAndRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	test.NewTempApp(t)
-	d := New(cl, cat, "王小明 W01", test.NewTempWindow(t, nil))
-	d.Refresh(ctx)
+	d := New(cl, cat, test.NewTempWindow(t, nil))
+	d.Refresh(ctx) // nobody signed in: nothing is read
+	if len(d.cases) != 0 {
+		t.Fatal("the desk listed cases before a clerk signed in")
+	}
+	if err := d.SignIn(ctx, "0001", "111111", "3"); err == nil || !strings.Contains(d.signin.message.Text, "工号或密码不对") {
+		t.Fatalf("wrong PIN: %v, form says %q", err, d.signin.message.Text)
+	}
+	if err := d.SignIn(ctx, "0001", "730461", "3"); err != nil {
+		t.Fatal(err)
+	}
 	d.SelectLatest()
 	if d.current == nil || d.current.ID != m.ID {
 		t.Fatalf("desk opened %v, want %s", d.current, m.ID)
@@ -91,7 +107,15 @@ func TestReviewConfirmsAndRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 1 || evs[0].Kind != wire.EventRejection || evs[0].Criterion != "M-PHOTO-1" || evs[0].Clerk != "王小明 W01" {
+	if len(evs) != 1 || evs[0].Kind != wire.EventRejection || evs[0].Criterion != "M-PHOTO-1" || evs[0].Clerk != "0001" || evs[0].Terminal != "W01" {
 		t.Fatalf("events %+v, want one rejection citing M-PHOTO-1 by the clerk", evs)
+	}
+
+	d.SignOut(ctx)
+	if d.SignedIn() || d.current != nil || len(d.cases) != 0 {
+		t.Error("signing out left the clerk's cases on screen")
+	}
+	if _, err := cl.Cases(ctx); err == nil {
+		t.Error("the desk reads cases after signing out")
 	}
 }

@@ -87,6 +87,10 @@ func newHall(t testing.TB, dir string) *hall {
 	}
 	t.Cleanup(func() { h.pst.Close() })
 	srv := platform.New(h.pst, platform.Options{})
+	// The platform refuses a case made under a revision it has not published.
+	if _, _, err := srv.PublishCatalog(assets.SampleCatalog); err != nil {
+		t.Fatal(err)
+	}
 	lic := filepath.Join(dir, "licences.json")
 	if err := os.WriteFile(lic, assets.DemoLicences, 0o600); err != nil {
 		t.Fatal(err)
@@ -94,7 +98,7 @@ func newHall(t testing.TB, dir string) *hall {
 	if _, err := srv.LoadLicences(lic); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := srv.Enrol("DL01", "K01")
+	tok, err := srv.Enrol(platform.RoleKiosk, "DL01", "K01")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,11 +372,11 @@ func TestSubmittedCaseSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cases, err := h.pst.ListCases(context.Background(), 10)
+	cases, err := h.pst.ListCases(context.Background(), "DL01", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cases) != 1 || cases[0].Manifest.ID != id {
+	if len(cases) != 1 || cases[0].ID != id {
 		t.Fatalf("platform holds %d cases, want exactly %s", len(cases), id)
 	}
 }

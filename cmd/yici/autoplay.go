@@ -89,6 +89,8 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 			return waitFor("the pad to ask", func() bool { return p.pad.Press(evalpad.Satisfied) == nil })
 		},
 		func() error { return shot(kioskTitle, "kiosk-6-done") },
+		func() error { return shot(deskTitle, "desk-0-sign-in") },
+		func() error { return d.SignIn(ctx, demoClerk, demoPIN, "3") },
 		func() error {
 			d.Refresh(ctx)
 			fyne.DoAndWait(d.SelectLatest)

@@ -61,14 +61,18 @@ func demoMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	kioskToken, err := demoToken(srv, *data, "DL01", "K01")
+	kioskToken, err := demoToken(srv, *data, platform.RoleKiosk, "DL01", "K01")
 	if err != nil {
 		return err
 	}
-	deskToken, err := demoToken(srv, *data, "DL01", "W01")
+	deskToken, err := demoToken(srv, *data, platform.RoleDesk, "DL01", "W01")
 	if err != nil {
 		return err
 	}
+	if err := srv.AddClerk("DL01", demoClerk, "王小明", demoPIN); err != nil && !errors.Is(err, platform.ErrExists) {
+		return err
+	}
+	log.Printf("demo: the desk's clerk signs in as %s with PIN %s", demoClerk, demoPIN)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("platform: %w", err)
@@ -119,7 +123,7 @@ func demoMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	d, dw := deskWindow(a, deskClient, ap.cat, "王小明 W01")
+	d, dw := deskWindow(a, deskClient, ap.cat)
 	pan := newPanel(a, card, prn, pad, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,
@@ -166,20 +170,23 @@ func demoMain(args []string) error {
 	return nil
 }
 
+// The demo desk's clerk: invented, like every person in the demo.
+const demoClerk, demoPIN = "0001", "730461"
+
 // demoToken enrols a demo terminal once and keeps its token in the data
 // directory, so a restarted demo is the same terminal.
-func demoToken(srv *platform.Server, dir, hall, name string) (string, error) {
+func demoToken(srv *platform.Server, dir string, role platform.Role, hall, name string) (string, error) {
 	path := filepath.Join(dir, name+".token")
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	}
-	tok, err := srv.Enrol(hall, name)
+	tok, err := srv.Enrol(role, hall, name)
 	if err != nil {
 		// The token file was lost: revoke the old credential, issue a new one.
 		if rerr := srv.Revoke(name); rerr != nil {
 			return "", errors.Join(err, rerr)
 		}
-		if tok, err = srv.Enrol(hall, name); err != nil {
+		if tok, err = srv.Enrol(role, hall, name); err != nil {
 			return "", err
 		}
 	}

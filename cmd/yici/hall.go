@@ -244,7 +244,7 @@ func scanner(cfg *serialport.DeviceConfig, name string) docscan.Scanner {
 func readToken(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("terminal token: %w (enrol with: yici-platform enrol --hall H --name N > %s)", err, path)
+		return "", fmt.Errorf("terminal token: %w (enrol with: yici-platform enrol --role kiosk|desk --hall H --name N > %s)", err, path)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
@@ -266,9 +266,9 @@ func kioskWindow(a fyne.App, ap *appliance, cfg terminal.Config, fullscreen bool
 	return k, w
 }
 
-func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Live, clerk string) (*desk.Desk, fyne.Window) {
+func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Live) (*desk.Desk, fyne.Window) {
 	w := a.NewWindow(deskTitle)
-	d := desk.New(c, cat.Current(), clerk, w)
+	d := desk.New(c, cat.Current(), w)
 	cat.OnUpdate(func(c *catalog.Catalog) { fyne.Do(func() { d.SetCatalog(c) }) })
 	w.Resize(fyne.NewSize(1400, 640))
 	return d, w

@@ -68,6 +68,13 @@ func (s *shooter) window(title, name string) error {
 	if err != nil {
 		return err
 	}
+	// import grabs what the screen shows where the window is: raise it
+	// first, so a neighbour that overlaps it (the device panel reaches down
+	// over the desk's top corner) does not cover it in the picture.
+	if out, err := exec.Command("xdotool", "windowraise", id).CombinedOutput(); err != nil {
+		return fmt.Errorf("shots: xdotool windowraise %s: %v: %s", title, err, out)
+	}
+	time.Sleep(200 * time.Millisecond) // the raised window's frame is redrawn
 	return s.run(name, "-window", id)
 }
 

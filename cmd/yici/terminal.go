@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"yici/drivers/serialport"
+	"yici/sync/uploader"
 	"yici/terminal"
 )
 
@@ -71,7 +73,8 @@ func terminalMain(args []string) error {
 		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale, Documents: *docs,
 	}, *full)
 	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) },
-		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) })
+		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) },
+		keepToken(ap.client, *tokenFile))
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	w.ShowAndRun()
 	return nil
@@ -83,11 +86,7 @@ func deskMain(args []string) error {
 	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "desk.token", "file holding this desk's enrolment token")
 	pin := fs.String("pin", "platform-cert.pem", "the platform's certificate to trust; empty: system roots")
-	clerk := fs.String("clerk", "", "the clerk's name and staff number, recorded with each review")
 	fs.Parse(args)
-	if *clerk == "" {
-		return fmt.Errorf("--clerk is required: every review records who made it")
-	}
 	token, err := readToken(*tokenFile)
 	if err != nil {
 		return err
@@ -100,11 +99,41 @@ func deskMain(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := newApp()
-	d, w := deskWindow(a, ap.client, ap.cat, *clerk)
+	d, w := deskWindow(a, ap.client, ap.cat)
 	runBackground(ctx, func(ctx context.Context) { d.Run(ctx, 3*time.Second) },
-		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) })
+		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) },
+		keepToken(ap.client, *tokenFile))
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	w.ShowAndRun()
 	fmt.Fprintln(os.Stderr, "desk closed")
 	return nil
+}
+
+// keepToken renews the terminal's token before it expires (a 90-day token
+// is renewed with 30 days left, checked every 6 hours), writing the new one
+// to path before it is used.
+func keepToken(c *uploader.Client, path string) func(context.Context) {
+	return func(ctx context.Context) {
+		uploader.KeepToken(ctx, c, func(tok string) error { return writeFileAtomic(path, []byte(tok+"\n")) },
+			30*24*time.Hour, 6*time.Hour, log.Printf)
+	}
+}
+
+// writeFileAtomic replaces path with data whole: a crash leaves the old
+// file or the new one, never half of one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -155,21 +155,25 @@ func TestDemoKilledBeforeUploadSendsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cases, err := st.ListCases(context.Background(), 100)
+	cases, err := st.ListCases(context.Background(), "DL01", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cases) != 1 {
 		t.Fatalf("platform holds %d cases, want exactly 1", len(cases))
 	}
+	c, err := st.GetCase(context.Background(), cases[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	scanned := 0
-	for _, m := range cases[0].Manifest.Materials {
+	for _, m := range c.Manifest.Materials {
 		if !m.Exempt {
 			scanned++
 		}
 	}
 	if scanned != 1 {
-		t.Fatalf("the case holds %d scanned materials, want 1: %+v", scanned, cases[0].Manifest.Materials)
+		t.Fatalf("the case holds %d scanned materials, want 1: %+v", scanned, c.Manifest.Materials)
 	}
 }
 

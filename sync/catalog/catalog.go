@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Catalog is one revision of the whole city's catalogue.
@@ -81,6 +82,23 @@ type Material struct {
 	Required   bool        `json:"required,omitempty"`
 	Deferrable bool        `json:"deferrable,omitempty"` // 容缺: may be supplied later (S6)
 	Criteria   []Criterion `json:"criteria,omitempty"`
+	// ValidDays is how long a copy confirmed at a window stays on file in
+	// the vault (S13); 0 means DefaultValidDays. The platform takes it from
+	// here, never from the desk that confirms.
+	ValidDays int `json:"valid_days,omitempty"`
+}
+
+// DefaultValidDays is how long a confirmed copy stays on file when its
+// material does not say.
+const DefaultValidDays = 365
+
+// Validity returns how long a confirmed copy of m stays on file.
+func (m *Material) Validity() time.Duration {
+	d := m.ValidDays
+	if d <= 0 {
+		d = DefaultValidDays
+	}
+	return time.Duration(d) * 24 * time.Hour
 }
 
 // Criterion is one plain-language review criterion. A clerk fails a material

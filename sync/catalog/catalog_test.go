@@ -130,6 +130,7 @@ func TestCheckRejects(t *testing.T) {
 		{"promise beyond law", func(c *Catalog) { c.Items[0].PromisedDays = 9 }, "item A: promised_days 9 exceeds legal_days 5"},
 		{"unknown list", func(c *Catalog) { c.Items[1].Lists = []string{"马上办"} }, "item B: special list \"马上办\""},
 		{"material without criteria", func(c *Catalog) { c.Items[0].Materials[1].Criteria = nil }, "item A material M-X: no review criteria"},
+		{"negative validity", func(c *Catalog) { c.Items[0].Materials[1].ValidDays = -1 }, "item A material M-X: valid_days -1"},
 		{"duplicate material", func(c *Catalog) { c.Items[0].Materials[1].Code = "M-ID" }, "item A material M-ID: duplicate code"},
 		{"unresolvable material", func(c *Catalog) { c.Items[1].Materials[0].Code = "M-NONE" }, "item B material M-NONE: name is required"},
 		{"one code two names", func(c *Catalog) {

@@ -158,6 +158,7 @@ func (k *checker) material(m *Material, path []string) {
 	if m.Name == "" && lib != nil && lib != m {
 		m.Name, m.Source, m.Form, m.Copies, m.Original = lib.Name, lib.Source, lib.Form, lib.Copies, lib.Original
 		m.Criteria = append([]Criterion(nil), lib.Criteria...)
+		m.ValidDays = lib.ValidDays
 	}
 	if m.Name == "" {
 		k.add(path, "name is required (or put %s in the materials library)", m.Code)
@@ -180,6 +181,9 @@ func (k *checker) material(m *Material, path []string) {
 	}
 	if m.Copies < 0 {
 		k.add(path, "copies %d, want zero or more", m.Copies)
+	}
+	if m.ValidDays < 0 {
+		k.add(path, "valid_days %d, want zero (the default, %d) or more", m.ValidDays, DefaultValidDays)
 	}
 	if len(m.Criteria) == 0 {
 		k.add(path, "no review criteria (审核准则)")

@@ -47,18 +47,18 @@ func TestNothingPersonalAtRest(t *testing.T) {
 	}
 	upload(large, len(large))
 	upload(half, len(half)/2)
-	m := manifest("case-1", page, large)
+	m := manifest("kiosk-01-case-1", page, large)
 	m.Materials[0].Code = "M-PHOTO"
-	if code, body := f.do("PUT", "/v1/cases/case-1", f.token, strings.NewReader(mustJSON(m))); code != 201 {
+	if code, body := f.do("PUT", "/v1/cases/kiosk-01-case-1", f.token, strings.NewReader(mustJSON(m))); code != 201 {
 		t.Fatalf("put case: %d %s", code, body)
 	}
 	confirm := wire.ConfirmRequest{Clerk: "窗口3 王丽", Materials: []wire.ConfirmMaterial{{Code: "M-PHOTO", ValidUntil: time.Now().AddDate(1, 0, 0)}}}
-	if code, body := f.do("POST", "/v1/cases/case-1/confirm", f.token, strings.NewReader(mustJSON(confirm))); code != 200 {
+	if code, body := f.asClerk("POST", "/v1/cases/kiosk-01-case-1/confirm", strings.NewReader(mustJSON(confirm))); code != 200 {
 		t.Fatalf("confirm: %d %s", code, body)
 	}
-	rejection := wire.Event{ID: "ev-1", Kind: wire.EventRejection, At: time.Now(), Case: "case-1", Material: "M-PHOTO",
+	rejection := wire.Event{ID: "desk-00-ev-1", Kind: wire.EventRejection, At: time.Now(), Case: "kiosk-01-case-1", Material: "M-PHOTO",
 		Criterion: "M-PHOTO-2", Reason: "照片不是张三本人"}
-	if code, body := f.do("PUT", "/v1/events/ev-1", f.token, strings.NewReader(mustJSON(rejection))); code != 201 {
+	if code, body := f.asClerk("PUT", "/v1/events/desk-00-ev-1", strings.NewReader(mustJSON(rejection))); code != 201 {
 		t.Fatalf("put event: %d %s", code, body)
 	}
 	f.st.Close()

@@ -41,9 +41,16 @@ import (
 // is "blob/" and the hash): what a citizen handed in is never on the disk
 // in the clear, and a damaged file fails to read rather than reads wrong.
 //
-// A resumable upload grows in tmp/uploads/<sha256>.<length>.part, a name
-// that says all there is to know, so an upload outlives a restart: its
-// offset is the plaintext in the file's whole records. Its bytes are not
+// Every staged byte has an owner, the terminal that sent it, and counts
+// against that terminal's quota (StagingLimits) until a commit syncs it or
+// it is dropped: after StagedMaxAge unnamed, by DropStaging, or with its
+// upload after UploadMaxAge untouched. A tidy pass drops what is too old,
+// once a minute on a timer and at the first staging call after a minute.
+//
+// A resumable upload grows in tmp/uploads/<sha256>.<length>.<owner>.part
+// (owner in unpadded base64url), a name that says all there is to know, so
+// an upload outlives a restart: its offset is the plaintext in the file's
+// whole records. Its bytes are not
 // fsynced; a crash that loses or garbles some is cut off at the last whole
 // record, and the hash check at the end catches the rest.
 type BoltStorage struct {
@@ -56,9 +63,13 @@ type BoltStorage struct {
 	now     func() time.Time
 
 	mu       sync.Mutex
-	staged   map[string]stagedBlob // received into tmp, not yet synced
-	uploads  map[string]*upload    // open resumable uploads by hash
+	limits   StagingLimits
+	staged   map[string]*stagedBlob // received into tmp, not yet synced
+	uploads  map[uploadKey]*upload  // open resumable uploads by owner and hash
+	held     map[string]int64       // owner → bytes counted against its quota
 	lastTidy time.Time
+	stop     chan struct{} // closed by Close: ends the tidy timer
+	stopOnce sync.Once
 	syncMu   sync.Mutex // one SyncBlobs at a time, so a blob is moved once
 	// unsynced holds the directories that gained a name no fsync has yet
 	// made durable; under syncMu. A SyncBlobs that failed half way leaves
@@ -68,14 +79,16 @@ type BoltStorage struct {
 }
 
 type stagedBlob struct {
-	path string
-	at   time.Time
+	path    string
+	at      time.Time // the last time it was sent
+	size    int64     // plaintext bytes, counted against each owner
+	owners  map[string]bool
+	syncing bool // a SyncBlobs is moving it: the tidy pass leaves it be
 }
 
-// stagedMaxAge is how long a received blob that no commit names is kept in
-// tmp/ before it is dropped: the appliance that sent it has given up on it
-// or will ask again.
-const stagedMaxAge = 24 * time.Hour
+// tidyEvery is how often the tidy pass drops staged blobs and uploads past
+// their age.
+const tidyEvery = time.Minute
 
 var (
 	bucketCases     = []byte("cases")     // id → caseJSON
@@ -86,7 +99,9 @@ var (
 	bucketVault     = []byte("vault")     // applicant → bucket of refKey(ref) → sealed VaultEntry JSON
 	bucketEvents    = []byte("events")    // id → eventJSON
 	bucketCaseEv    = []byte("case_events")
-	bucketCatalog   = []byte("catalog") // 8-byte revision → compact JSON
+	bucketCatalog   = []byte("catalog")       // 8-byte revision → compact JSON
+	bucketSummaries = []byte("summaries")     // case id → sealed wire.CaseSummary JSON
+	bucketHallRecv  = []byte("hall_received") // hall, 0, 8-byte sequence → case id
 
 	metaApplicantSecret = []byte("applicant_secret")
 	metaKeyCheck        = []byte("keycheck")
@@ -107,8 +122,14 @@ type eventJSON struct {
 
 type caseJSON struct {
 	Seq        uint64    `json:"seq"`
+	Hall       string    `json:"hall,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
 	Manifest   []byte    `json:"manifest"` // sealed canonical JSON of wire.Manifest
+}
+
+// hallKey is the hall_received key of the case received seq-th in hall.
+func hallKey(hall string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(hall), 0), seq)
 }
 
 // indexKey derives from the storage key the HMAC key of refKey.
@@ -132,6 +153,23 @@ func recordAD(bucket []byte, key ...string) []byte {
 		ad = append(append(ad, '/'), k...)
 	}
 	return ad
+}
+
+// AuditSealer returns the sealer of the audit log of the platform in dir:
+// a key derived from dir/platform.key, so the log is readable with that
+// file alone, without opening (and locking) the database.
+func AuditSealer(dir string) (seal.Sealer, error) {
+	path := filepath.Join(dir, "platform.key")
+	if _, err := os.Stat(path); err != nil {
+		return seal.Sealer{}, fmt.Errorf("audit key: %w", err)
+	}
+	key, err := seal.LoadOrCreateKey(path)
+	if err != nil {
+		return seal.Sealer{}, fmt.Errorf("audit key: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("yici platform audit v1"))
+	return seal.New(mac.Sum(nil))
 }
 
 // OpenBolt opens or creates the storage in dir: dir/platform.db, dir/blobs/
@@ -159,7 +197,8 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	}
 	tmp := filepath.Join(dir, "blobs", "tmp")
 	s := &BoltStorage{c: c, index: indexKey(key), blobs: filepath.Join(dir, "blobs"), tmp: tmp, partial: filepath.Join(tmp, "uploads"),
-		now: time.Now, staged: map[string]stagedBlob{}, uploads: map[string]*upload{}, unsynced: map[string]bool{}}
+		now: time.Now, limits: StagingLimits{}.withDefaults(), staged: map[string]*stagedBlob{}, uploads: map[uploadKey]*upload{},
+		held: map[string]int64{}, unsynced: map[string]bool{}, stop: make(chan struct{})}
 	// bbolt's file lock first: a second process (enrol while serving) must
 	// fail before it touches the first one's staged blobs and uploads.
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
@@ -169,13 +208,18 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open platform storage %s: %w", path, err)
 	}
+	s.lastTidy = s.now() // no tidy pass while clearTmp finishes uploads
 	if err := s.clearTmp(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	// The first staging call tidies, by the limits then in force: expired
+	// uploads taken up again go then.
+	s.lastTidy = time.Time{}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,
-			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog} {
+			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog, bucketSummaries, bucketHallRecv,
+			bucketClerks, bucketSessions, bucketSignInMisses} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -185,7 +229,7 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 			if _, err := c.Open(check, metaKeyCheck); err != nil {
 				return fmt.Errorf("%s does not open this storage (it was made with another key); restore the key file it was made with", keyPath)
 			}
-			return nil
+			return s.upgrade(tx)
 		}
 		sealed, err := c.Seal([]byte(keyCheckText), metaKeyCheck)
 		if err != nil {
@@ -198,11 +242,144 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 		return nil, fmt.Errorf("open platform storage %s: %w", path, err)
 	}
 	s.db = db
+	go s.tidyLoop()
 	return s, nil
 }
 
-// Close closes the metadata file.
-func (s *BoltStorage) Close() error { return s.db.Close() }
+// Close closes the metadata file and stops the tidy timer.
+func (s *BoltStorage) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	return s.db.Close()
+}
+
+// SetStagingLimits implements Storage.
+func (s *BoltStorage) SetStagingLimits(l StagingLimits) {
+	s.mu.Lock()
+	s.limits = l.withDefaults()
+	s.mu.Unlock()
+}
+
+// tidyLoop runs the tidy pass every tidyEvery until Close, so that staging
+// is dropped in time even when no request comes. It goes by the ticker's
+// clock, not s.now: the two are the same outside tests.
+func (s *BoltStorage) tidyLoop() {
+	t := time.NewTicker(tidyEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			stale := s.tidy(now)
+			s.mu.Unlock()
+			removeAll(stale)
+		}
+	}
+}
+
+// maybeTidy runs the tidy pass if the last was tidyEvery ago, and returns
+// the staged files to remove. Call with s.mu held.
+func (s *BoltStorage) maybeTidy(now time.Time) []string {
+	if now.Sub(s.lastTidy) < tidyEvery {
+		return nil
+	}
+	return s.tidy(now)
+}
+
+// tidy drops the staged blobs unnamed for StagedMaxAge and the uploads
+// untouched for UploadMaxAge, and returns the staged files to remove
+// (outside s.mu; the uploads' files it removes itself). Call with s.mu
+// held.
+func (s *BoltStorage) tidy(now time.Time) []string {
+	s.lastTidy = now
+	var stale []string
+	for h, b := range s.staged {
+		if !b.syncing && now.Sub(b.at) > s.limits.StagedMaxAge {
+			stale = append(stale, b.path)
+			s.unstage(h, b)
+		}
+	}
+	s.expireUploads(now)
+	return stale
+}
+
+// unstage forgets the staged blob b of h and frees its owners' quota. Call
+// with s.mu held.
+func (s *BoltStorage) unstage(h string, b *stagedBlob) {
+	for o := range b.owners {
+		s.charge(o, -b.size)
+	}
+	clear(b.owners)
+	if s.staged[h] == b {
+		delete(s.staged, h)
+	}
+}
+
+// charge adds n (which may be negative) to what counts against owner's
+// quota. Call with s.mu held.
+func (s *BoltStorage) charge(owner string, n int64) {
+	if v := s.held[owner] + n; v > 0 {
+		s.held[owner] = v
+	} else {
+		delete(s.held, owner)
+	}
+}
+
+// reserve charges n more bytes to owner, or answers *QuotaError and
+// charges nothing if that passes its quota; before is what the same
+// request has charged already. Call with s.mu held.
+func (s *BoltStorage) reserve(owner string, n, before int64, atLeast bool) error {
+	if held := s.held[owner]; held+n > s.limits.MaxBytesPerTerminal {
+		return &QuotaError{Owner: owner, Held: held - before, Want: before + n, AtLeast: atLeast, Limit: s.limits.MaxBytesPerTerminal}
+	}
+	s.charge(owner, n)
+	return nil
+}
+
+// StagedBytes returns what counts against owner's quota now.
+func (s *BoltStorage) StagedBytes(owner string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held[owner]
+}
+
+// DropStaging implements Storage.
+func (s *BoltStorage) DropStaging(_ context.Context, owner string) error {
+	s.mu.Lock()
+	var stale []string
+	for h, b := range s.staged {
+		if !b.owners[owner] {
+			continue
+		}
+		delete(b.owners, owner)
+		s.charge(owner, -b.size)
+		if len(b.owners) == 0 && !b.syncing {
+			stale = append(stale, b.path)
+			delete(s.staged, h)
+		}
+	}
+	for k, u := range s.uploads {
+		if k.owner != owner {
+			continue
+		}
+		// A busy upload's append finds it gone when it ends, and removes
+		// the file then.
+		if !u.busy {
+			os.Remove(u.path)
+		}
+		s.dropUpload(k, u)
+	}
+	s.mu.Unlock()
+	removeAll(stale)
+	return nil
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.Remove(p)
+	}
+}
 
 func (s *BoltStorage) blobPath(sha256 string) string {
 	return filepath.Join(s.blobs, sha256[:2], sha256)
@@ -227,14 +404,27 @@ func (s *BoltStorage) HasBlob(_ context.Context, sha256 string) (bool, error) {
 func blobAD(sha256 string) []byte { return []byte("blob/" + sha256) }
 
 // PutBlob implements Storage: the bytes are sealed into a temporary file
-// whose write-back starts at once; SyncBlobs finishes the job.
-func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) error {
+// whose write-back starts at once; SyncBlobs finishes the job. They count
+// against owner's quota as they arrive.
+func (s *BoltStorage) PutBlob(_ context.Context, owner, sha256 string, r io.Reader) error {
+	if err := checkOwner(owner); err != nil {
+		return fmt.Errorf("store blob %s: %w", sha256, err)
+	}
+	if _, err := os.Stat(s.blobPath(sha256)); err == nil {
+		// Durable already: read to the end, so a body that is not the blob
+		// still fails, and keep nothing.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return fmt.Errorf("store blob %s: %w", sha256, err)
+		}
+		return nil
+	}
 	f, err := os.CreateTemp(s.tmp, sha256+".*")
 	if err != nil {
 		return fmt.Errorf("store blob %s: %w", sha256, err)
 	}
 	w := s.c.NewWriter(f, blobAD(sha256))
-	_, err = io.Copy(w, r)
+	q := &quotaReader{s: s, owner: owner, r: r}
+	_, err = io.Copy(w, q)
 	if err == nil {
 		err = w.Close()
 	}
@@ -246,41 +436,64 @@ func (s *BoltStorage) PutBlob(_ context.Context, sha256 string, r io.Reader) err
 	}
 	if err != nil {
 		os.Remove(f.Name())
+		s.mu.Lock()
+		s.charge(owner, -q.n)
+		s.mu.Unlock()
 		return fmt.Errorf("store blob %s: %w", sha256, err)
 	}
-	s.stage(sha256, f.Name())
+	s.stage(owner, sha256, f.Name(), q.n, q.n)
 	return nil
 }
 
-// stage holds the whole, verified blob at path (in tmp/) as sha256 until
-// SyncBlobs moves it in place, and now and then drops what has waited too
-// long for a commit. A blob staged already keeps its file, which a
-// SyncBlobs or OpenBlob may be using; the newcomer's goes.
-func (s *BoltStorage) stage(sha256, path string) {
+// quotaReader charges the bytes it reads to owner, and fails with
+// *QuotaError rather than read past owner's quota. n is what it charged.
+type quotaReader struct {
+	s     *BoltStorage
+	owner string
+	r     io.Reader
+	n     int64
+}
+
+func (q *quotaReader) Read(p []byte) (int, error) {
+	n, err := q.r.Read(p)
+	if n > 0 {
+		q.s.mu.Lock()
+		qerr := q.s.reserve(q.owner, int64(n), q.n, true)
+		q.s.mu.Unlock()
+		if qerr != nil {
+			return 0, qerr
+		}
+		q.n += int64(n)
+	}
+	return n, err
+}
+
+// stage holds the whole, verified blob at path (in tmp/), size plaintext
+// bytes, as sha256 for owner until SyncBlobs moves it in place; reserved is
+// what is charged to owner for it already. A blob staged already keeps its
+// file, which a SyncBlobs or OpenBlob may be using; the newcomer's goes,
+// and owner is one more of its owners: held once, counted against each.
+func (s *BoltStorage) stage(owner, sha256, path string, size, reserved int64) {
 	now := s.now()
 	s.mu.Lock()
 	var stale []string
-	if b, dup := s.staged[sha256]; dup {
+	b, dup := s.staged[sha256]
+	if dup {
 		stale = append(stale, path)
 		b.at = now // sent again, so still wanted
-		s.staged[sha256] = b
 	} else {
-		s.staged[sha256] = stagedBlob{path: path, at: now}
+		b = &stagedBlob{path: path, at: now, size: size, owners: map[string]bool{}}
+		s.staged[sha256] = b
 	}
-	if now.Sub(s.lastTidy) > time.Hour {
-		s.lastTidy = now
-		for h, b := range s.staged {
-			if now.Sub(b.at) > stagedMaxAge {
-				stale = append(stale, b.path)
-				delete(s.staged, h)
-			}
-		}
-		s.expireUploads(now)
+	if b.owners[owner] {
+		s.charge(owner, -reserved)
+	} else {
+		b.owners[owner] = true
+		s.charge(owner, b.size-reserved)
 	}
+	stale = append(stale, s.maybeTidy(now)...)
 	s.mu.Unlock()
-	for _, p := range stale {
-		os.Remove(p)
-	}
+	removeAll(stale)
 }
 
 // SyncBlobs implements Storage: fsync the staged blobs, rename them into
@@ -293,16 +506,30 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 	defer s.syncMu.Unlock()
 	type move struct {
 		hash string
-		b    stagedBlob
+		b    *stagedBlob
+		path string
 	}
 	var moves []move
+	// Marked syncing, the blobs are left be by the tidy pass and
+	// DropStaging until this call is done with them.
+	defer func() {
+		s.mu.Lock()
+		for _, m := range moves {
+			m.b.syncing = false
+		}
+		s.mu.Unlock()
+	}()
 	for _, h := range hashes {
 		s.mu.Lock()
 		b, staged := s.staged[h]
+		var path string
+		if staged {
+			b.syncing, path = true, b.path
+		}
 		s.mu.Unlock()
 		if staged {
 			if !slices.ContainsFunc(moves, func(m move) bool { return m.hash == h }) {
-				moves = append(moves, move{h, b})
+				moves = append(moves, move{h, b, path})
 			}
 			continue
 		}
@@ -313,7 +540,7 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 			return fmt.Errorf("sync blob %s: %w", h, err)
 		}
 	}
-	if err := parallel(len(moves), func(i int) error { return seal.SyncFile(moves[i].b.path) }); err != nil {
+	if err := parallel(len(moves), func(i int) error { return seal.SyncFile(moves[i].path) }); err != nil {
 		return fmt.Errorf("sync blobs: %w", err)
 	}
 	for _, m := range moves {
@@ -326,13 +553,11 @@ func (s *BoltStorage) SyncBlobs(_ context.Context, hashes []string) error {
 			return fmt.Errorf("sync blob %s: %w", m.hash, err)
 		}
 		s.unsynced[dir] = true
-		if err := os.Rename(m.b.path, s.blobPath(m.hash)); err != nil {
+		if err := os.Rename(m.path, s.blobPath(m.hash)); err != nil {
 			return fmt.Errorf("sync blob %s: %w", m.hash, err)
 		}
 		s.mu.Lock()
-		if s.staged[m.hash].path == m.b.path {
-			delete(s.staged, m.hash)
-		}
+		s.unstage(m.hash, m.b) // durable now: no owner's quota holds it
 		s.mu.Unlock()
 	}
 	dirs := slices.Collect(maps.Keys(s.unsynced))
@@ -415,11 +640,14 @@ func (s *BoltStorage) PutCase(_ context.Context, c Case) (bool, error) {
 		if err != nil {
 			return err
 		}
-		v, err := json.Marshal(caseJSON{Seq: seq, ReceivedAt: c.ReceivedAt, Manifest: sealed})
+		v, err := json.Marshal(caseJSON{Seq: seq, Hall: c.Hall, ReceivedAt: c.ReceivedAt, Manifest: sealed})
 		if err != nil {
 			return err
 		}
 		if err := rec.Put(binary.BigEndian.AppendUint64(nil, seq), []byte(c.Manifest.ID)); err != nil {
+			return err
+		}
+		if err := s.putSummary(tx, c, seq); err != nil {
 			return err
 		}
 		stored = true
@@ -441,8 +669,75 @@ func (s *BoltStorage) decodeCase(id string, v []byte) (Case, error) {
 	if err := json.Unmarshal(plain, &c.Manifest); err != nil {
 		return c, fmt.Errorf("decode stored manifest %s: %w", id, err)
 	}
-	c.ReceivedAt = cj.ReceivedAt
+	c.ReceivedAt, c.Hall = cj.ReceivedAt, cj.Hall
 	return c, nil
+}
+
+// putSummary stores the list line of c, received seq-th, and indexes it
+// under its hall.
+func (s *BoltStorage) putSummary(tx *bbolt.Tx, c Case, seq uint64) error {
+	plain, err := json.Marshal(Summary(c))
+	if err != nil {
+		return err
+	}
+	sealed, err := s.c.Seal(plain, recordAD(bucketSummaries, c.Manifest.ID))
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketHallRecv).Put(hallKey(c.Hall, seq), []byte(c.Manifest.ID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketSummaries).Put([]byte(c.Manifest.ID), sealed)
+}
+
+// upgrade brings a storage made by an earlier version up to this one, in
+// the transaction that opens it: cases get their hall (their terminal's)
+// and a stored summary; the applicant secret is sealed. Each step is a
+// no-op once done, so it costs a lookup per open.
+func (s *BoltStorage) upgrade(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if v := meta.Get(metaApplicantSecret); len(v) == applicantSecretLen {
+		sealed, err := s.c.Seal(v, metaApplicantSecret)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(metaApplicantSecret, sealed); err != nil {
+			return err
+		}
+	}
+	cases, sums := tx.Bucket(bucketCases), tx.Bucket(bucketSummaries)
+	if cases.Stats().KeyN == sums.Stats().KeyN {
+		return nil
+	}
+	terms := tx.Bucket(bucketTerminals)
+	return cases.ForEach(func(k, v []byte) error {
+		if sums.Get(k) != nil {
+			return nil
+		}
+		c, err := s.decodeCase(string(k), v)
+		if err != nil {
+			return err
+		}
+		var cj caseJSON
+		if err := json.Unmarshal(v, &cj); err != nil {
+			return err
+		}
+		var t Terminal
+		if tv := terms.Get([]byte(c.Manifest.Terminal)); tv != nil {
+			if err := json.Unmarshal(tv, &t); err != nil {
+				return err
+			}
+		}
+		c.Hall, cj.Hall = t.Hall, t.Hall
+		nv, err := json.Marshal(cj)
+		if err != nil {
+			return err
+		}
+		if err := cases.Put(k, nv); err != nil {
+			return err
+		}
+		return s.putSummary(tx, c, cj.Seq)
+	})
 }
 
 // GetCase implements Storage.
@@ -461,17 +756,29 @@ func (s *BoltStorage) GetCase(_ context.Context, id string) (Case, error) {
 }
 
 // ListCases implements Storage.
-func (s *BoltStorage) ListCases(_ context.Context, limit int) ([]Case, error) {
-	var out []Case
+func (s *BoltStorage) ListCases(_ context.Context, hall string, limit int) ([]wire.CaseSummary, error) {
+	out := []wire.CaseSummary{}
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		cases := tx.Bucket(bucketCases)
-		cur := tx.Bucket(bucketReceived).Cursor()
-		for k, id := cur.Last(); k != nil && len(out) < limit; k, id = cur.Prev() {
-			c, err := s.decodeCase(string(id), cases.Get(id))
+		sums := tx.Bucket(bucketSummaries)
+		prefix := append([]byte(hall), 0)
+		cur := tx.Bucket(bucketHallRecv).Cursor()
+		// The last key of the hall: seek past it, then step back.
+		k, id := cur.Seek(append(append([]byte(hall), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if k == nil {
+			k, id = cur.Last()
+		} else {
+			k, id = cur.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, id = cur.Prev() {
+			plain, err := s.c.Open(sums.Get(id), recordAD(bucketSummaries, string(id)))
 			if err != nil {
-				return err
+				return fmt.Errorf("case summary %s: %w", id, err)
 			}
-			out = append(out, c)
+			var cs wire.CaseSummary
+			if err := json.Unmarshal(plain, &cs); err != nil {
+				return fmt.Errorf("decode case summary %s: %w", id, err)
+			}
+			out = append(out, cs)
 		}
 		return nil
 	})
@@ -490,8 +797,10 @@ func (s *BoltStorage) AddTerminal(_ context.Context, t Terminal) error {
 			if !old.Revoked {
 				return fmt.Errorf("terminal %s (hall %s): %w; revoke it first", t.Name, old.Hall, ErrExists)
 			}
-			if err := tokens.Delete([]byte(old.TokenHash)); err != nil {
-				return err
+			for _, h := range []string{old.TokenHash, old.PrevTokenHash} {
+				if err := tokens.Delete([]byte(h)); err != nil {
+					return err
+				}
 			}
 		}
 		v, err := json.Marshal(t)
@@ -543,20 +852,82 @@ func (s *BoltStorage) TerminalByToken(_ context.Context, tokenHash string) (Term
 	return t, err
 }
 
-// ApplicantSecret implements Storage.
+// UpdateTerminal implements Storage.
+func (s *BoltStorage) UpdateTerminal(_ context.Context, t Terminal) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		terms, tokens := tx.Bucket(bucketTerminals), tx.Bucket(bucketTokens)
+		v := terms.Get([]byte(t.Name))
+		if v == nil {
+			return fmt.Errorf("terminal %s: %w", t.Name, ErrNotFound)
+		}
+		var old Terminal
+		if err := json.Unmarshal(v, &old); err != nil {
+			return fmt.Errorf("decode terminal %s: %w", t.Name, err)
+		}
+		for _, h := range []string{old.TokenHash, old.PrevTokenHash} {
+			if h != "" && h != t.TokenHash && h != t.PrevTokenHash {
+				if err := tokens.Delete([]byte(h)); err != nil {
+					return err
+				}
+			}
+		}
+		for _, h := range []string{t.TokenHash, t.PrevTokenHash} {
+			if h != "" {
+				if err := tokens.Put([]byte(h), []byte(t.Name)); err != nil {
+					return err
+				}
+			}
+		}
+		nv, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		return terms.Put([]byte(t.Name), nv)
+	})
+}
+
+// Terminals implements Storage.
+func (s *BoltStorage) Terminals(_ context.Context) ([]Terminal, error) {
+	var out []Terminal
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketTerminals).ForEach(func(k, v []byte) error {
+			var t Terminal
+			if err := json.Unmarshal(v, &t); err != nil {
+				return fmt.Errorf("decode terminal %s: %w", k, err)
+			}
+			out = append(out, t)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// applicantSecretLen is the size of the applicant secret; a value of
+// exactly that size in the meta bucket is one an earlier version kept
+// unsealed, which upgrade seals.
+const applicantSecretLen = 32
+
+// ApplicantSecret implements Storage. The secret is sealed under the
+// storage key: with it, anyone holding the database could map ID numbers
+// to vault keys.
 func (s *BoltStorage) ApplicantSecret(_ context.Context) ([]byte, error) {
 	var secret []byte
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(metaApplicantSecret); v != nil {
-			secret = append([]byte{}, v...)
-			return nil
+			var err error
+			secret, err = s.c.Open(v, metaApplicantSecret)
+			return err
 		}
-		secret = make([]byte, 32)
+		secret = make([]byte, applicantSecretLen)
 		if _, err := rand.Read(secret); err != nil {
 			return err
 		}
-		return meta.Put(metaApplicantSecret, secret)
+		sealed, err := s.c.Seal(secret, metaApplicantSecret)
+		if err != nil {
+			return err
+		}
+		return meta.Put(metaApplicantSecret, sealed)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("applicant secret: %w", err)
@@ -582,7 +953,7 @@ func (s *BoltStorage) PutVaultEntries(_ context.Context, applicant string, entri
 				return err
 			}
 			if err := b.Put(k, v); err != nil {
-				return fmt.Errorf("vault entry %s of %s: %w", e.Ref, applicant, err)
+				return fmt.Errorf("vault entry %s of %s: %w", k, applicant, err) // k, not the ref: a licence number carries an ID number
 			}
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,9 +19,23 @@ import (
 	"yici/sync/wire"
 )
 
-// uploadMaxAge is how long an upload nobody appends to is kept: long
-// enough for a terminal offline over a night to go on where it stopped.
-const uploadMaxAge = 24 * time.Hour
+// uploadKey names an open upload: one per sender and hash, so no sender
+// can hold up, conflict with or add to another's.
+type uploadKey struct{ owner, sha256 string }
+
+// maxOwnerBytes bounds an owner's name, so that a part file's name stays
+// within the 255 bytes a file name may have.
+const maxOwnerBytes = 120
+
+// ErrOwner refuses an owner name staging cannot hold.
+var ErrOwner = errors.New("owner must be 1 to 120 bytes")
+
+func checkOwner(owner string) error {
+	if owner == "" || len(owner) > maxOwnerBytes {
+		return fmt.Errorf("owner %q: %w", owner, ErrOwner)
+	}
+	return nil
+}
 
 type upload struct {
 	path    string
@@ -33,7 +48,10 @@ type upload struct {
 }
 
 // clearTmp empties tmp/ of the blobs a crash left unsynced, and takes up
-// the open uploads of tmp/uploads/, dropping expired and malformed ones.
+// the open uploads of tmp/uploads/, dropping malformed ones; the tidy pass
+// drops expired ones by the limits in force. A part file of the naming
+// before owners (<sha256>.<length>.part) is malformed: its sender finds
+// no upload (404) and starts afresh.
 func (s *BoltStorage) clearTmp() error {
 	if err := os.MkdirAll(s.partial, 0o700); err != nil {
 		return fmt.Errorf("open platform storage: %w", err)
@@ -53,13 +71,12 @@ func (s *BoltStorage) clearTmp() error {
 	if err != nil {
 		return fmt.Errorf("read uploads in %s: %w", s.partial, err)
 	}
-	now := s.now()
 	for _, e := range parts {
 		p := filepath.Join(s.partial, e.Name())
-		sum, length, ok := parsePartName(e.Name())
+		owner, sum, length, ok := parsePartName(e.Name())
 		info, err := e.Info()
 		var u *upload
-		if ok && err == nil && info.Mode().IsRegular() && now.Sub(info.ModTime()) <= uploadMaxAge {
+		if ok && err == nil && info.Mode().IsRegular() {
 			u = s.resumePart(p, sum, length, info.ModTime())
 		}
 		if u == nil {
@@ -68,12 +85,14 @@ func (s *BoltStorage) clearTmp() error {
 			}
 			continue
 		}
-		s.uploads[sum] = u
+		k := uploadKey{owner, sum}
+		s.uploads[k] = u
+		s.charge(owner, u.length)
 		if u.offset == u.length {
 			// Whole but not finished when the process stopped: finish it
 			// now (or drop it), or it would pass for held and never be.
 			u.busy = true
-			s.finishUpload(sum, u)
+			s.finishUpload(k, u)
 		}
 	}
 	return nil
@@ -100,72 +119,98 @@ func (s *BoltStorage) resumePart(p, sum string, length int64, touched time.Time)
 	return &upload{path: p, length: length, offset: plain, size: size, records: records, touched: touched}
 }
 
-func partName(sha256 string, length int64) string {
-	return sha256 + "." + strconv.FormatInt(length, 10) + ".part"
+// partName is the part file's name: the owner in unpadded base64url (no
+// '.', '/' or '..' can come of it), so no owner names a path outside
+// tmp/uploads, and parsePartName gives it back exactly.
+func partName(owner, sha256 string, length int64) string {
+	return sha256 + "." + strconv.FormatInt(length, 10) + "." + base64.RawURLEncoding.EncodeToString([]byte(owner)) + ".part"
 }
 
-func parsePartName(name string) (sha256 string, length int64, ok bool) {
+func parsePartName(name string) (owner, sha256 string, length int64, ok bool) {
 	rest, ok := strings.CutSuffix(name, ".part")
 	if !ok {
-		return "", 0, false
+		return "", "", 0, false
 	}
-	sha256, n, ok := strings.Cut(rest, ".")
-	if !ok || !wire.ValidSHA256(sha256) {
-		return "", 0, false
+	f := strings.Split(rest, ".")
+	if len(f) != 3 || !wire.ValidSHA256(f[0]) {
+		return "", "", 0, false
 	}
-	length, err := wire.ParseOffset(n)
+	length, err := wire.ParseOffset(f[1])
 	if err != nil || length < 1 || length > wire.MaxBlobBytes {
-		return "", 0, false
+		return "", "", 0, false
 	}
-	return sha256, length, true
+	o, err := base64.RawURLEncoding.Strict().DecodeString(f[2])
+	if err != nil || checkOwner(string(o)) != nil {
+		return "", "", 0, false
+	}
+	return string(o), f[0], length, true
 }
 
-// expireUploads drops the uploads untouched for uploadMaxAge, files and
+// expireUploads drops the uploads untouched for UploadMaxAge, files and
 // all. Call with s.mu held: removing under the lock keeps a StartUpload of
 // the same hash from making the same file anew before it is removed.
 func (s *BoltStorage) expireUploads(now time.Time) {
-	for h, u := range s.uploads {
-		if !u.busy && now.Sub(u.touched) > uploadMaxAge {
+	for k, u := range s.uploads {
+		if !u.busy && now.Sub(u.touched) > s.limits.UploadMaxAge {
 			os.Remove(u.path)
-			delete(s.uploads, h)
+			s.dropUpload(k, u)
 		}
 	}
 }
 
-// lookUpload returns the open upload of sha256, after expiring old ones.
-// Call with s.mu held.
-func (s *BoltStorage) lookUpload(sha256 string) *upload {
-	s.expireUploads(s.now())
-	return s.uploads[sha256]
+// dropUpload closes the upload u of k, unless another has replaced it, and
+// frees its quota. Call with s.mu held.
+func (s *BoltStorage) dropUpload(k uploadKey, u *upload) {
+	if s.uploads[k] == u {
+		delete(s.uploads, k)
+		s.charge(k.owner, -u.length)
+	}
+}
+
+// lookUpload returns the open upload k, after a tidy pass if one is due.
+// Call with s.mu held; remove the files it returns after.
+func (s *BoltStorage) lookUpload(k uploadKey) (*upload, []string) {
+	stale := s.maybeTidy(s.now())
+	return s.uploads[k], stale
 }
 
 // StartUpload implements Storage.
-func (s *BoltStorage) StartUpload(_ context.Context, sha256 string, length int64) (int64, bool, error) {
+func (s *BoltStorage) StartUpload(_ context.Context, owner, sha256 string, length int64) (int64, bool, error) {
+	if err := checkOwner(owner); err != nil {
+		return 0, false, fmt.Errorf("open upload %s: %w", sha256, err)
+	}
+	k := uploadKey{owner, sha256}
 	s.mu.Lock()
+	u, stale := s.lookUpload(k)
+	defer removeAll(stale)
 	defer s.mu.Unlock()
-	u := s.lookUpload(sha256)
 	if u != nil {
 		if u.length != length {
 			return 0, false, fmt.Errorf("upload %s is open with length %d, not %d: %w", sha256, u.length, length, ErrConflict)
 		}
 		return u.offset, false, nil
 	}
-	p := filepath.Join(s.partial, partName(sha256, length))
+	if err := s.reserve(owner, length, 0, false); err != nil {
+		return 0, false, err
+	}
+	p := filepath.Join(s.partial, partName(owner, sha256, length))
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err == nil {
+		err = f.Close()
+	}
 	if err != nil {
+		s.charge(owner, -length)
 		return 0, false, fmt.Errorf("open upload %s: %w", sha256, err)
 	}
-	if err := f.Close(); err != nil {
-		return 0, false, fmt.Errorf("open upload %s: %w", sha256, err)
-	}
-	s.uploads[sha256] = &upload{path: p, length: length, touched: s.now()}
+	s.uploads[k] = &upload{path: p, length: length, touched: s.now()}
 	return 0, true, nil
 }
 
 // UploadOffset implements Storage.
-func (s *BoltStorage) UploadOffset(_ context.Context, sha256 string) (int64, int64, error) {
+func (s *BoltStorage) UploadOffset(_ context.Context, owner, sha256 string) (int64, int64, error) {
 	s.mu.Lock()
-	u := s.lookUpload(sha256)
+	u, stale := s.lookUpload(uploadKey{owner, sha256})
+	defer removeAll(stale)
 	var offset, length int64
 	if u != nil {
 		offset, length = u.offset, u.length
@@ -179,9 +224,10 @@ func (s *BoltStorage) UploadOffset(_ context.Context, sha256 string) (int64, int
 
 // AppendUpload implements Storage. The upload is marked busy while the
 // body streams in, outside s.mu, so a slow sender holds up no one else.
-func (s *BoltStorage) AppendUpload(_ context.Context, sha256 string, offset int64, r io.Reader) (int64, error) {
+func (s *BoltStorage) AppendUpload(_ context.Context, owner, sha256 string, offset int64, r io.Reader) (int64, error) {
+	k := uploadKey{owner, sha256}
 	s.mu.Lock()
-	u := s.lookUpload(sha256)
+	u, stale := s.lookUpload(k)
 	var err error
 	switch {
 	case u == nil:
@@ -194,6 +240,7 @@ func (s *BoltStorage) AppendUpload(_ context.Context, sha256 string, offset int6
 		u.busy = true
 	}
 	s.mu.Unlock()
+	removeAll(stale)
 	if err != nil {
 		return 0, err
 	}
@@ -206,9 +253,15 @@ func (s *BoltStorage) AppendUpload(_ context.Context, sha256 string, offset int6
 	// A complete upload stays busy until finishUpload is done with it, so
 	// no second append at its end finishes it twice.
 	u.offset, u.size, u.records, u.touched, u.busy = end, size, records, s.now(), complete
+	dropped := s.uploads[k] != u
 	s.mu.Unlock()
+	if dropped {
+		// DropStaging closed it while the bytes streamed in.
+		os.Remove(u.path)
+		return 0, fmt.Errorf("upload %s: dropped: %w", sha256, ErrNotFound)
+	}
 	if complete {
-		return end, s.finishUpload(sha256, u)
+		return end, s.finishUpload(k, u)
 	}
 	if werr != nil {
 		return end, fmt.Errorf("append to upload %s at %d: %w", sha256, offset, werr)
@@ -285,10 +338,13 @@ func (s *BoltStorage) appendAt(u *upload, sum string, r io.Reader) (int64, int64
 // that cannot be held (its bytes are not the blob's, or cannot be read
 // back or moved) is dropped, file first and then name, so that the next
 // POST opens it afresh rather than finding it whole and never finished.
-func (s *BoltStorage) finishUpload(sum string, u *upload) error {
+func (s *BoltStorage) finishUpload(k uploadKey, u *upload) error {
+	sum := k.sha256
 	drop := func(err error) error {
 		os.Remove(u.path)
-		s.forget(sum, u)
+		s.mu.Lock()
+		s.dropUpload(k, u)
+		s.mu.Unlock()
 		return err
 	}
 	f, err := os.Open(u.path)
@@ -315,16 +371,19 @@ func (s *BoltStorage) finishUpload(sum string, u *upload) error {
 		startWriteback(f)
 		f.Close()
 	}
-	s.forget(sum, u)
-	s.stage(sum, held)
-	return nil
-}
-
-// forget closes the upload u of sum, unless another has replaced it.
-func (s *BoltStorage) forget(sum string, u *upload) {
+	// The upload's reservation passes to the staged blob: it stays charged
+	// until stage counts the blob instead.
 	s.mu.Lock()
-	if s.uploads[sum] == u {
-		delete(s.uploads, sum)
+	dropped := s.uploads[k] != u
+	if !dropped {
+		delete(s.uploads, k)
 	}
 	s.mu.Unlock()
+	if dropped {
+		// DropStaging closed it while it was verified.
+		os.Remove(held)
+		return fmt.Errorf("upload %s: dropped: %w", sum, ErrNotFound)
+	}
+	s.stage(k.owner, sum, held, u.length, u.length)
+	return nil
 }

@@ -20,12 +20,15 @@ func fuzzServer(f *testing.F) (*Server, *BoltStorage, string) {
 	}
 	f.Cleanup(func() { st.Close() })
 	srv := New(st, Options{MaxManifestBytes: 64 << 10})
-	token, err := srv.Enrol("hall", "kiosk-fuzz")
+	token, err := srv.Enrol(RoleKiosk, "hall", kiosk)
 	if err != nil {
 		f.Fatal(err)
 	}
+	if _, _, err := srv.PublishCatalog(sampleCatalog3); err != nil {
+		f.Fatal(err)
+	}
 	held := []byte("held page")
-	if err := st.PutBlob(context.Background(), sum(held), bytes.NewReader(held)); err != nil {
+	if err := st.PutBlob(context.Background(), kiosk, sum(held), bytes.NewReader(held)); err != nil {
 		f.Fatal(err)
 	}
 	return srv, st, token
@@ -44,7 +47,7 @@ func serveFuzz(srv *Server, token, method, path string, body []byte) *httptest.R
 func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder) {
 	switch rec.Code {
 	case 200, 201:
-	case 400, 409, 413, 422:
+	case 400, 403, 404, 409, 413, 422: // 403: not the sender's id; 404: a rejection of a case not held
 		var eb wire.ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code == "" {
 			t.Fatalf("%d with body %q", rec.Code, rec.Body.Bytes())
@@ -58,13 +61,13 @@ func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder) {
 // must read back equal to what the answer said was stored.
 func FuzzPutCase(f *testing.F) {
 	srv, st, token := fuzzServer(f)
-	f.Add([]byte(mustJSON(manifest("c1", []byte("held page")))))
-	f.Add([]byte(`{"id":"c1","created_at":"2025-03-01T09:30:00Z","materials":[{"code":"A","exempt":true}]}`))
-	f.Add([]byte(`{"id":"c1","created_at":"0000-01-01T00:00:00Z"}`))
-	f.Add([]byte(`{"id":"c1","materials":[{"code":"A","sha256":"` + sum([]byte("x")) + `"}]}`))
+	f.Add([]byte(mustJSON(manifest("kiosk-fuzz-c1", []byte("held page")))))
+	f.Add([]byte(`{"id":"kiosk-fuzz-c1","created_at":"2025-03-01T09:30:00Z","materials":[{"code":"A","exempt":true}]}`))
+	f.Add([]byte(`{"id":"kiosk-fuzz-c1","created_at":"0000-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"id":"kiosk-fuzz-c1","materials":[{"code":"A","sha256":"` + sum([]byte("x")) + `"}]}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		rec := serveFuzz(srv, token, "PUT", "/v1/cases/c1", body)
+		rec := serveFuzz(srv, token, "PUT", "/v1/cases/kiosk-fuzz-c1", body)
 		checkAnswer(t, rec)
 		if rec.Code/100 != 2 {
 			return
@@ -73,7 +76,7 @@ func FuzzPutCase(f *testing.F) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &answered); err != nil {
 			t.Fatalf("answer %q: %v", rec.Body.Bytes(), err)
 		}
-		c, err := st.GetCase(context.Background(), "c1")
+		c, err := st.GetCase(context.Background(), "kiosk-fuzz-c1")
 		if err != nil || !Equal(c.Manifest, answered) {
 			t.Fatalf("stored %+v (%v), answered %+v", c.Manifest, err, answered)
 		}
@@ -83,12 +86,12 @@ func FuzzPutCase(f *testing.F) {
 // FuzzPutEvent does the same for PUT /v1/events/{id}.
 func FuzzPutEvent(f *testing.F) {
 	srv, st, token := fuzzServer(f)
-	f.Add([]byte(`{"id":"e1","kind":"rating","at":"2025-03-01T09:30:00Z","case":"c1","level":5,"channel":"pad"}`))
-	f.Add([]byte(`{"id":"e1","kind":"deferred_supplied","at":"2025-03-01T09:30:00Z","case":"c1","material":"M","sha256":"` + sum([]byte("held page")) + `"}`))
-	f.Add([]byte(`{"id":"e1","kind":"rejection","at":"2025-03-01T09:30:00Z","case":"c1","material":"M","criterion":"M-1","reason":"模糊"}`))
-	f.Add([]byte(`{"id":"e1","kind":"first_inquiry","at":"2025-03-01T09:30:00Z","clerk":"王丽","item":"GA-0101","reasons":[]}`))
+	f.Add([]byte(`{"id":"kiosk-fuzz-e1","kind":"rating","at":"2025-03-01T09:30:00Z","case":"kiosk-fuzz-c1","level":5,"channel":"pad"}`))
+	f.Add([]byte(`{"id":"kiosk-fuzz-e1","kind":"deferred_supplied","at":"2025-03-01T09:30:00Z","case":"kiosk-fuzz-c1","material":"M","sha256":"` + sum([]byte("held page")) + `"}`))
+	f.Add([]byte(`{"id":"kiosk-fuzz-e1","kind":"rejection","at":"2025-03-01T09:30:00Z","case":"kiosk-fuzz-c1","material":"M","criterion":"M-1","reason":"模糊"}`))
+	f.Add([]byte(`{"id":"kiosk-fuzz-e1","kind":"first_inquiry","at":"2025-03-01T09:30:00Z","clerk":"王丽","item":"GA-0101","reasons":[]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		rec := serveFuzz(srv, token, "PUT", "/v1/events/e1", body)
+		rec := serveFuzz(srv, token, "PUT", "/v1/events/kiosk-fuzz-e1", body)
 		checkAnswer(t, rec)
 		if rec.Code/100 != 2 {
 			return
@@ -127,7 +130,7 @@ func FuzzUploadPatch(f *testing.F) {
 	f.Add(" 0", data[:5])
 	f.Fuzz(func(t *testing.T, offset string, body []byte) {
 		ctx := context.Background()
-		before, _, err := st.StartUpload(ctx, h, int64(len(data)))
+		before, _, err := st.StartUpload(ctx, kiosk, h, int64(len(data)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +139,7 @@ func FuzzUploadPatch(f *testing.F) {
 		req.Header.Set(wire.HeaderUploadOffset, offset)
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
-		after, _, err := st.UploadOffset(ctx, h)
+		after, _, err := st.UploadOffset(ctx, kiosk, h)
 		gone := errors.Is(err, ErrNotFound)
 		if err != nil && !gone {
 			t.Fatal(err)

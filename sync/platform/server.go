@@ -6,8 +6,8 @@
 package platform
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,9 +17,11 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"yici/sync/mask"
@@ -31,11 +33,55 @@ type Options struct {
 	MaxBlobBytes     int64 // default wire.MaxBlobBytes
 	MaxManifestBytes int64 // default 1 MiB
 	MaxMissing       int   // most hashes in one MissingRequest; default 10000
-	// UploadIdleTimeout cuts a PATCH body that sends nothing for this long,
-	// so a connection that died silently does not hold its upload locked
-	// (423) until TCP gives up on it; default 30 s.
+	// TransferTimeout is the most a blob upload body may take to arrive,
+	// and a blob download to be sent, whatever its pace; default 15 min.
+	TransferTimeout time.Duration
+	// ReadTimeout is the most any other request body (JSON) may take to
+	// arrive whole; default 30 s.
+	ReadTimeout time.Duration
+	// WriteTimeout is the most an answer may take to be written, counted
+	// from the end of the time allowed for the request's body; default 1 min.
+	WriteTimeout time.Duration
+	// UploadIdleTimeout cuts a blob upload body (PUT /v1/blobs/{sha256},
+	// PATCH .../uploads) that sends nothing for this long, so a connection
+	// that died silently, or a client that trickles, does not hold its
+	// upload locked (423), its connection and its temporary file until TCP
+	// gives up on it; default 30 s.
 	UploadIdleTimeout time.Duration
-	Logger            *log.Logger
+	// TokenLifetime is how long a terminal token is valid from enrolment or
+	// its last rotation; terminals rotate at a third of it left. Default
+	// 90 days.
+	TokenLifetime time.Duration
+	// TokenGrace is how long the token before a rotation stays valid, so a
+	// terminal that lost the answer can rotate again; default 10 minutes.
+	TokenGrace time.Duration
+	// VaultPerMinute and VaultBurst limit a kiosk's vault queries (one per
+	// person served, so a hall kiosk needs a few a minute); past them it
+	// gets 429 rate_limited and the platform logs an alert. Defaults 30
+	// and 10.
+	VaultPerMinute, VaultBurst int
+	// MaxListCases is the most cases one GET /v1/cases returns; default 200.
+	MaxListCases int
+	// MaxStagedBytesPerTerminal bounds what one terminal may hold staged:
+	// blobs sent and not yet named by a commit, plus the whole length of
+	// its open uploads. Past it a PUT or POST is refused (507
+	// quota_exceeded); default DefaultMaxStagedBytes (256 MiB).
+	MaxStagedBytesPerTerminal int64
+	// StagedMaxAge: a sent blob no commit has named is dropped after this
+	// long; default DefaultStagedMaxAge (1 h).
+	StagedMaxAge time.Duration
+	// UploadMaxAge: an upload nobody has appended to is dropped after this
+	// long; default DefaultUploadMaxAge (6 h).
+	UploadMaxAge time.Duration
+	// MaxMaterials is the most materials one manifest may list (413
+	// too_large above); default 200. MaxItems is the most service items;
+	// default 50.
+	MaxMaterials int
+	MaxItems     int
+	Logger       *log.Logger
+	Clerks       ClerkOptions     // clerk sign-in and sessions (clerks.go)
+	Audit        Auditor          // the audit log; nil records nothing (tests)
+	Now          func() time.Time // default time.Now; tests set a clock
 }
 
 // Server answers the sync protocol. Build it with New.
@@ -45,8 +91,17 @@ type Server struct {
 	mux  *http.ServeMux
 	logf func(format string, args ...any)
 
+	now        func() time.Time
+	vaultLimit *limiter    // a kiosk's vault queries
+	auth       authCache   // who tokens and sessions are, for a second
+	auditDown  atomic.Bool // the last audit append failed
+
 	secretMu sync.Mutex
 	secret   []byte // Storage.ApplicantSecret, read once
+
+	ck *clerkState // clerk sign-in and sessions (clerks.go)
+
+	revs revisions // what is known of published catalogue revisions
 }
 
 // New returns a Server over st.
@@ -63,93 +118,189 @@ func New(st Storage, opt Options) *Server {
 	if opt.UploadIdleTimeout <= 0 {
 		opt.UploadIdleTimeout = 30 * time.Second
 	}
-	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf}
+	if opt.TokenLifetime <= 0 {
+		opt.TokenLifetime = 90 * 24 * time.Hour
+	}
+	if opt.TokenGrace <= 0 {
+		opt.TokenGrace = 10 * time.Minute
+	}
+	if opt.VaultPerMinute <= 0 {
+		opt.VaultPerMinute = 30
+	}
+	if opt.VaultBurst <= 0 {
+		opt.VaultBurst = 10
+	}
+	if opt.MaxListCases <= 0 {
+		opt.MaxListCases = 200
+	}
+	// One clock for tokens, sessions and the caches of both.
+	if opt.Now == nil {
+		opt.Now = opt.Clerks.Now
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	opt.Clerks.Now = opt.Now
+	if opt.MaxMaterials <= 0 {
+		opt.MaxMaterials = 200
+	}
+	if opt.MaxItems <= 0 {
+		opt.MaxItems = 50
+	}
+	if opt.TransferTimeout <= 0 {
+		opt.TransferTimeout = defaultTransferTimeout
+	}
+	if opt.ReadTimeout <= 0 {
+		opt.ReadTimeout = defaultReadTimeout
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = defaultWriteTimeout
+	}
+	st.SetStagingLimits(StagingLimits{MaxBytesPerTerminal: opt.MaxStagedBytesPerTerminal,
+		StagedMaxAge: opt.StagedMaxAge, UploadMaxAge: opt.UploadMaxAge})
+	s := &Server{st: st, opt: opt, mux: http.NewServeMux(), logf: log.Printf, now: opt.Now}
+	s.vaultLimit = newLimiter(opt.VaultPerMinute, opt.VaultBurst, opt.Now)
+	s.auth.ttl = time.Second
 	if opt.Logger != nil {
 		s.logf = opt.Logger.Printf
 	}
-	// Methods are dispatched in the handlers, not in the patterns, so that
-	// a wrong method also gets an ErrorBody rather than the mux's plain text.
-	s.mux.HandleFunc("/v1/blobs/missing", s.authed(s.missing))
-	s.mux.HandleFunc("/v1/blobs/{sha256}", s.authed(s.blob))
-	s.mux.HandleFunc("/v1/blobs/{sha256}/uploads", s.authed(s.upload))
-	s.mux.HandleFunc("/v1/cases/{id}", s.authed(s.caseByID))
-	s.mux.HandleFunc("/v1/cases", s.authed(s.cases))
-	s.mux.HandleFunc("/v1/cases/{id}/confirm", s.authed(s.confirm))
-	s.mux.HandleFunc("/v1/vault/query", s.authed(s.vaultQuery))
-	s.mux.HandleFunc("/v1/events/{id}", s.authed(s.putEvent))
-	s.mux.HandleFunc("/v1/events", s.authed(s.events))
-	s.mux.HandleFunc("/v1/catalog", s.authed(s.catalogHead))
-	s.mux.HandleFunc("/v1/catalog/{revision}", s.authed(s.catalog))
+	s.ck = newClerkState(&s.opt.Clerks)
+	// Methods are dispatched by the access table and the handlers, not in
+	// the patterns, so that a wrong method also gets an ErrorBody rather
+	// than the mux's plain text.
+	s.handle("/v1/blobs/missing", s.missing)
+	s.handle("/v1/blobs/{sha256}", s.blob)
+	s.handle("/v1/blobs/{sha256}/uploads", s.upload)
+	s.handle("/v1/cases/{id}", s.caseByID)
+	s.handle("/v1/cases", s.cases)
+	s.handle("/v1/cases/{id}/confirm", s.confirm)
+	s.handle("/v1/vault/query", s.vaultQuery)
+	s.handle("/v1/events/{id}", s.putEvent)
+	s.handle("/v1/events", s.events)
+	s.handle("/v1/catalog", s.catalogHead)
+	s.handle("/v1/catalog/{revision}", s.catalog)
+	s.handle("/v1/whoami", s.whoami)
+	s.handle("/v1/token", s.rotateToken)
+	s.handle(wire.SessionPath, s.session)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, wire.CodeNotFound, "no such path: "+r.URL.Path, nil)
 	})
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves r under the request deadlines (deadline.go).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.withDeadlines(w, r, s.mux) }
 
-// Enrol enrols the terminal name of hall and returns its bearer token. The
-// token is shown once; only its SHA-256 is kept. Enrolling a name again
-// needs Revoke first, so a token cannot be replaced by accident.
-func (s *Server) Enrol(hall, name string) (string, error) {
-	if hall == "" || name == "" {
-		return "", fmt.Errorf("enrol terminal: hall %q and name %q must both be given", hall, name)
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+// Enrol enrols the terminal name of hall with role and returns its bearer
+// token. The token is shown once; only its SHA-256 is kept. Enrolling a
+// name again needs Revoke first, so a token cannot be replaced by accident.
+func (s *Server) Enrol(role Role, hall, name string) (string, error) {
+	if _, err := ParseRole(string(role)); err != nil {
 		return "", fmt.Errorf("enrol terminal %s: %w", name, err)
 	}
-	token := hex.EncodeToString(raw)
-	t := Terminal{Name: name, Hall: hall, TokenHash: tokenHash(token), EnrolledAt: time.Now().UTC()}
+	if !validTerminalName(name) || hall == "" || strings.ContainsRune(hall, 0) {
+		return "", fmt.Errorf("enrol terminal: name %q must be 1 to 64 of a–z, A–Z, 0–9, '_', '-' starting with a letter or digit, and hall %q given", name, hall)
+	}
+	token, err := newToken()
+	if err != nil {
+		return "", fmt.Errorf("enrol terminal %s: %w", name, err)
+	}
+	now := s.now().UTC()
+	t := Terminal{Name: name, Hall: hall, Role: role, TokenHash: tokenHash(token), EnrolledAt: now, ExpiresAt: now.Add(s.opt.TokenLifetime)}
 	if err := s.st.AddTerminal(context.Background(), t); err != nil {
 		return "", fmt.Errorf("enrol terminal: %w", err)
 	}
 	return token, nil
 }
 
-// Revoke revokes the terminal name: its token is refused from now on.
+// validTerminalName: a terminal name begins every id the terminal makes
+// and names its staging files, so it is kept to a safe alphabet (no '.').
+func validTerminalName(name string) bool {
+	if name == "" || len(name) > 64 || name[0] == '-' || name[0] == '_' {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Revoke revokes the terminal name: its token is refused from the next
+// request on (its clerk sessions with it), and what it had staged and not
+// committed is dropped, so a stolen token leaves nothing behind.
 func (s *Server) Revoke(name string) error {
 	if err := s.st.RevokeTerminal(context.Background(), name); err != nil {
 		return fmt.Errorf("revoke terminal: %w", err)
 	}
+	s.auth.forget()
+	return s.DropStaging(name)
+}
+
+// SetRole gives the terminal name a role: the upgrade path for terminals
+// enrolled before roles, which are refused until they have one. Its token
+// then expires TokenLifetime from now, like a new one.
+func (s *Server) SetRole(name string, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return fmt.Errorf("set role of %s: %w", name, err)
+	}
+	ctx := context.Background()
+	ts, err := s.st.Terminals(ctx)
+	if err != nil {
+		return fmt.Errorf("set role of %s: %w", name, err)
+	}
+	i := slices.IndexFunc(ts, func(t Terminal) bool { return t.Name == name })
+	if i < 0 {
+		return fmt.Errorf("set role of %s: terminal %w", name, ErrNotFound)
+	}
+	t := ts[i]
+	t.Role, t.ExpiresAt = role, s.now().UTC().Add(s.opt.TokenLifetime)
+	if err := s.st.UpdateTerminal(ctx, t); err != nil {
+		return fmt.Errorf("set role of %s: %w", name, err)
+	}
+	s.auth.forget()
 	return nil
 }
+
+// DropStaging discards everything the terminal name has staged (its open
+// uploads and the blobs it sent that no commit has named yet) and frees its
+// quota. Call it when the terminal is revoked.
+func (s *Server) DropStaging(name string) error {
+	if err := s.st.DropStaging(context.Background(), name); err != nil {
+		return fmt.Errorf("drop staging of terminal %s: %w", name, err)
+	}
+	return nil
+}
+
+// RotateToken issues the terminal name a new token, as POST /v1/token
+// does; an administrator's way to re-key a terminal without revoking it.
+func (s *Server) RotateToken(name string) (string, time.Time, error) {
+	ctx := context.Background()
+	ts, err := s.st.Terminals(ctx)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("rotate token of %s: %w", name, err)
+	}
+	i := slices.IndexFunc(ts, func(t Terminal) bool { return t.Name == name && !t.Revoked })
+	if i < 0 {
+		return "", time.Time{}, fmt.Errorf("rotate token of %s: no such enrolled terminal: %w", name, ErrNotFound)
+	}
+	tok, t, err := s.rotate(ctx, ts[i])
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("rotate token of %s: %w", name, err)
+	}
+	return tok, t.ExpiresAt, nil
+}
+
+// Terminals lists the enrolled terminals, for administration.
+func (s *Server) Terminals() ([]Terminal, error) { return s.st.Terminals(context.Background()) }
 
 func tokenHash(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }
 
-type authedHandler func(w http.ResponseWriter, r *http.Request, t Terminal)
-
-func (s *Server) authed(h authedHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
-			writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing bearer token", nil)
-			return
-		}
-		t, err := s.st.TerminalByToken(r.Context(), tokenHash(token))
-		if errors.Is(err, ErrNotFound) {
-			writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "unknown token; enrol this terminal", nil)
-			return
-		}
-		if err != nil {
-			s.internal(w, "look up terminal", err)
-			return
-		}
-		if t.Revoked {
-			writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "terminal "+t.Name+" is revoked; enrol it again", nil)
-			return
-		}
-		h(w, r, t)
-	}
-}
-
-func (s *Server) missing(w http.ResponseWriter, r *http.Request, _ Terminal) {
-	if !allow(w, r, http.MethodPost) {
-		return
-	}
+func (s *Server) missing(w http.ResponseWriter, r *http.Request, _ *Caller) {
 	var req wire.MissingRequest
 	if !s.decode(w, r, &req) {
 		return
@@ -177,7 +328,7 @@ func (s *Server) missing(w http.ResponseWriter, r *http.Request, _ Terminal) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
+func (s *Server) blob(w http.ResponseWriter, r *http.Request, c *Caller) {
 	sum := r.PathValue("sha256")
 	if !wire.ValidSHA256(sum) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a lowercase hex SHA-256", sum), nil)
@@ -196,6 +347,9 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
 		}
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
+		if !s.blobOfHall(w, r, c, sum) {
+			return
+		}
 		f, err := s.st.OpenBlob(r.Context(), sum)
 		if errors.Is(err, ErrNotFound) {
 			writeError(w, http.StatusNotFound, wire.CodeNotFound, "blob "+sum+" is not held", nil)
@@ -206,22 +360,88 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ Terminal) {
 			return
 		}
 		defer f.Close()
-		w.Header().Set("Content-Type", "application/octet-stream")
 		// Checked again on the way out: a damaged file must not pass for a
-		// whole blob, so the answer breaks off rather than ends cleanly.
+		// whole blob. A blob of up to getChunk bytes is read and checked
+		// whole before the status, so a damaged one is a clean 500; a larger
+		// one is sent as it is read, and its answer breaks off instead.
 		body := &verifyingReader{r: f, h: sha256.New(), want: sum}
+		var first bytes.Buffer
+		n, err := io.CopyN(&first, body, getChunk+1)
+		switch {
+		case err == io.EOF: // all of it, and it verified
+			w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		case err != nil:
+			s.logf("platform: blob %s cannot be read whole: %v", sum, err)
+			writeError(w, http.StatusInternalServerError, wire.CodeInternal,
+				"blob "+sum+" is damaged in the platform's storage and is not served", nil)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		w.Write(first.Bytes())
+		if err == io.EOF {
+			return
+		}
 		if _, err := io.Copy(w, body); err != nil {
-			if body.err != nil {
-				s.logf("platform: blob %s is damaged on disk: %v", sum, body.err)
+			if body.err != nil || errors.Is(err, ErrHashMismatch) {
+				s.logf("platform: blob %s is damaged on disk: %v", sum, err)
 			}
 			panic(http.ErrAbortHandler)
 		}
 	case http.MethodPut:
-		s.putBlob(w, r, sum)
-	default:
-		methodNotAllowed(w, r, "GET, HEAD, PUT")
+		s.putBlob(w, r, c.Terminal, sum)
 	}
 }
+
+// blobOfHall answers for a GET of blob sum unless the case its ?case=
+// names is of the caller's hall and names the blob, as a material or as a
+// material supplied later. A page is read as part of a case, never by hash
+// alone: a hash from a vault answer or a log must not open a page of
+// another hall.
+func (s *Server) blobOfHall(w http.ResponseWriter, r *http.Request, c *Caller, sum string) bool {
+	id := r.URL.Query().Get("case")
+	c.Read("blob " + sum + " of case " + id)
+	if !wire.ValidCaseID(id) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("case %q is not a valid case id; a blob is read as part of its case: ?case=ID", id), nil)
+		return false
+	}
+	cs, ok := s.caseOfHall(w, r, c, id)
+	if !ok {
+		return false
+	}
+	if slices.ContainsFunc(cs.Manifest.Materials, func(m wire.MaterialRef) bool { return !m.Exempt && m.SHA256 == sum }) {
+		return true
+	}
+	evs, err := s.st.CaseEvents(r.Context(), id)
+	if err != nil {
+		s.internal(w, "list events", err)
+		return false
+	}
+	if slices.ContainsFunc(evs, func(e wire.Event) bool { return e.Kind == wire.EventDeferredSupplied && e.SHA256 == sum }) {
+		return true
+	}
+	forbidden(w, "case "+id+" names no blob "+sum)
+	return false
+}
+
+// caseOfHall reads the case id for the caller, answering 404 or 403 itself
+// when it is not held or not of the caller's hall.
+func (s *Server) caseOfHall(w http.ResponseWriter, r *http.Request, c *Caller, id string) (Case, bool) {
+	cs, err := s.st.GetCase(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, wire.CodeNotFound, "case "+id+" is not held", nil)
+		return cs, false
+	}
+	if err != nil {
+		s.internal(w, "read case", err)
+		return cs, false
+	}
+	return cs, sameHall(w, c, cs)
+}
+
+// getChunk is the most of a blob a GET reads and checks before it answers:
+// the size of the blobs a client sends by a single PUT.
+const getChunk = 1 << 20
 
 // verifyingReader passes the body through and, at its end, reports
 // ErrHashMismatch instead of io.EOF when the bytes are not the ones
@@ -246,7 +466,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, sum string) {
+func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, t Terminal, sum string) {
 	if r.ContentLength > s.opt.MaxBlobBytes {
 		s.tooLarge(w, r.ContentLength)
 		return
@@ -259,14 +479,15 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, sum string) {
 	}
 	status := http.StatusCreated
 	if held {
-		// Read it anyway: the answer to a body that is not the blob must not
-		// depend on whether the blob happens to be held.
-		_, err = io.Copy(io.Discard, body)
 		status = http.StatusOK
-	} else {
-		err = s.st.PutBlob(r.Context(), sum, body)
 	}
+	// Put even when held: the answer to a body that is not the blob must
+	// not depend on whether the blob happens to be held, and a blob another
+	// terminal staged is staged for this one too (durable ones are only
+	// read).
+	err = s.st.PutBlob(r.Context(), t.Name, sum, body)
 	var tooBig *http.MaxBytesError
+	var quota *QuotaError
 	switch {
 	case errors.Is(body.err, ErrHashMismatch):
 		writeError(w, http.StatusBadRequest, wire.CodeHashMismatch,
@@ -275,11 +496,21 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, sum string) {
 		s.tooLarge(w, -1)
 	case body.err != nil:
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, "blob body ended early: "+body.err.Error(), nil)
+	case errors.As(err, &quota):
+		s.quotaExceeded(w, quota)
 	case err != nil:
 		s.internal(w, "store blob", err)
 	default:
 		w.WriteHeader(status)
 	}
+}
+
+// quotaExceeded answers 507 quota_exceeded; nothing of the request is
+// kept.
+func (s *Server) quotaExceeded(w http.ResponseWriter, q *QuotaError) {
+	w.Header().Set("Connection", "close") // the rest of the body is not read
+	writeError(w, http.StatusInsufficientStorage, wire.CodeQuotaExceeded,
+		q.Error()+"; nothing of this request is kept; commit the cases that name the blobs sent, or retry once unnamed ones have been dropped", nil)
 }
 
 func (s *Server) tooLarge(w http.ResponseWriter, n int64) {
@@ -290,7 +521,7 @@ func (s *Server) tooLarge(w http.ResponseWriter, n int64) {
 	writeError(w, http.StatusRequestEntityTooLarge, wire.CodeTooLarge, msg, nil)
 }
 
-func (s *Server) caseByID(w http.ResponseWriter, r *http.Request, t Terminal) {
+func (s *Server) caseByID(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := r.PathValue("id")
 	if !wire.ValidCaseID(id) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a valid case id", id), nil)
@@ -298,34 +529,45 @@ func (s *Server) caseByID(w http.ResponseWriter, r *http.Request, t Terminal) {
 	}
 	switch r.Method {
 	case http.MethodGet:
-		c, err := s.st.GetCase(r.Context(), id)
-		if errors.Is(err, ErrNotFound) {
-			writeError(w, http.StatusNotFound, wire.CodeNotFound, "case "+id+" is not held", nil)
-			return
+		c.Read("case " + id)
+		if cs, ok := s.caseOfHall(w, r, c, id); ok {
+			writeJSON(w, http.StatusOK, cs.Manifest)
 		}
-		if err != nil {
-			s.internal(w, "read case", err)
-			return
-		}
-		writeJSON(w, http.StatusOK, c.Manifest)
 	case http.MethodPut:
-		s.putCase(w, r, t, id)
-	default:
-		methodNotAllowed(w, r, "GET, PUT")
+		s.putCase(w, r, c.Terminal, id)
 	}
 }
 
 func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id string) {
+	if !ownID(t.Name, id) {
+		forbidden(w, fmt.Sprintf("case id %q does not begin with this terminal's name %q and a '-'; a terminal names its own cases", id, t.Name))
+		return
+	}
 	var m wire.Manifest
 	if !s.decode(w, r, &m) {
 		return
 	}
-	if msg := checkManifest(m, id); msg != "" {
-		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, msg, nil)
+	if status, msg := checkManifest(m, id, s.opt); msg != "" {
+		code := wire.CodeBadRequest
+		if status == http.StatusRequestEntityTooLarge {
+			code = wire.CodeTooLarge
+		}
+		writeError(w, status, code, msg, nil)
+		return
+	}
+	ctx := r.Context()
+	if ok, err := s.publishedRevision(ctx, m.CatalogRevision); err != nil {
+		s.internal(w, "read catalogue", err)
+		return
+	} else if !ok {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf(
+			"catalog_revision %d is not a catalogue revision this platform has published (S3)", m.CatalogRevision), nil)
 		return
 	}
 	m.Terminal = t.Name // the credential says who sent it, not the body
-	ctx := r.Context()
+	// Answer every PUT, first or repeated, in the form GET gives: lists
+	// never null, times in UTC.
+	m = canonicalManifest(m)
 
 	// An id already held is answered before the blobs are looked at: a
 	// conflict stays a conflict whatever the platform holds.
@@ -335,7 +577,7 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 		writeJSON(w, http.StatusOK, m)
 		return
 	case err == nil:
-		s.conflict(w, id, old.Manifest.Terminal)
+		s.conflict(w, id)
 		return
 	case !errors.Is(err, ErrNotFound):
 		s.internal(w, "read case", err)
@@ -364,10 +606,10 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 		s.internal(w, "make blobs durable", err)
 		return
 	}
-	stored, err := s.st.PutCase(ctx, Case{Manifest: m, ReceivedAt: time.Now().UTC()})
+	stored, err := s.st.PutCase(ctx, Case{Manifest: m, Hall: t.Hall, ReceivedAt: s.now().UTC()})
 	switch {
 	case errors.Is(err, ErrConflict):
-		s.conflict(w, id, "")
+		s.conflict(w, id)
 	case err != nil:
 		s.internal(w, "store case", err)
 	case stored:
@@ -387,66 +629,115 @@ func blobsOf(m wire.Manifest) []string {
 	return out
 }
 
-func (s *Server) conflict(w http.ResponseWriter, id, from string) {
-	msg := "case " + id + " is held with other content"
-	if from != "" {
-		msg += " (sent by terminal " + from + ")"
-	}
-	writeError(w, http.StatusConflict, wire.CodeConflict, msg+"; a case id must not be reused", nil)
+func (s *Server) conflict(w http.ResponseWriter, id string) {
+	writeError(w, http.StatusConflict, wire.CodeConflict, "case "+id+" is held with other content; a case id must not be reused", nil)
 }
 
-// checkManifest returns what is wrong with m put under id, or "".
-func checkManifest(m wire.Manifest, id string) string {
+// checkManifest returns what is wrong with m put under id, and the status
+// to answer (400, or 413 for too many materials or items), or "". No
+// message repeats the applicant's name or ID number.
+func checkManifest(m wire.Manifest, id string, opt Options) (int, string) {
+	bad := func(format string, args ...any) (int, string) {
+		return http.StatusBadRequest, fmt.Sprintf(format, args...)
+	}
 	if m.ID != id {
-		return fmt.Sprintf("manifest id %q differs from the path's %q", m.ID, id)
+		return bad("manifest id %q differs from the path's %q", m.ID, id)
 	}
 	// JSON can carry years a time cannot marshal back; keep to sane ones.
 	if y := m.CreatedAt.UTC().Year(); y < 2000 || y > 9000 {
-		return fmt.Sprintf("created_at %v is out of range", m.CreatedAt)
+		return bad("created_at %v is out of range", m.CreatedAt)
+	}
+	if len(m.Materials) > opt.MaxMaterials {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("%d materials listed, at most %d per case", len(m.Materials), opt.MaxMaterials)
+	}
+	if len(m.Items) > opt.MaxItems {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("%d items listed, at most %d per case", len(m.Items), opt.MaxItems)
+	}
+	if err := wire.ValidName(m.Applicant.Name); err != nil {
+		return bad("applicant name %v", err)
+	}
+	switch {
+	case m.Applicant.IDNumber == "":
+		return bad("applicant id_number is required")
+	case !wire.ValidIDNumber(m.Applicant.IDNumber):
+		return bad("applicant id_number is not an 18-character resident ID number with a valid check digit")
+	}
+	for i, it := range m.Items {
+		if err := wire.ValidName(it); err != nil {
+			return bad("item %d: code %v", i, err)
+		}
 	}
 	for i, mr := range m.Materials {
 		if mr.Code == "" {
-			return fmt.Sprintf("material %d has no code", i)
+			return bad("material %d has no code", i)
+		}
+		if err := wire.ValidName(mr.Code); err != nil {
+			return bad("material %d: code %v", i, err)
+		}
+		if mr.Name != "" {
+			if err := wire.CheckText(mr.Name, wire.MaxTextRunes); err != nil {
+				return bad("material %s: name %v", mr.Code, err)
+			}
 		}
 		if !mr.Exempt && !wire.ValidSHA256(mr.SHA256) {
-			return fmt.Sprintf("material %s: sha256 %q is not a lowercase hex SHA-256", mr.Code, mr.SHA256)
+			return bad("material %s: sha256 %q is not a lowercase hex SHA-256", mr.Code, mr.SHA256)
 		}
 	}
-	return ""
+	return 0, ""
 }
 
-func (s *Server) cases(w http.ResponseWriter, r *http.Request, _ Terminal) {
-	if !allow(w, r, http.MethodGet) {
-		return
+// canonicalManifest is m as Storage keeps it and GET answers it.
+func canonicalManifest(m wire.Manifest) wire.Manifest {
+	var out wire.Manifest
+	if err := json.Unmarshal(canonical(m), &out); err != nil {
+		panic("platform: canonical manifest: " + err.Error()) // canonical always reads back
 	}
+	return out
+}
+
+// cases lists the cases of the caller's hall, from the summaries stored
+// beside them: no manifest is decrypted for a list.
+func (s *Server) cases(w http.ResponseWriter, r *http.Request, c *Caller) {
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("limit %q is not a number from 1 to 1000", v), nil)
+		if err != nil || n < 1 || n > s.opt.MaxListCases {
+			writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("limit %q is not a number from 1 to %d", v, s.opt.MaxListCases), nil)
 			return
 		}
 		limit = n
 	}
-	cs, err := s.st.ListCases(r.Context(), limit)
+	c.Read("case list of hall " + c.Terminal.Hall)
+	out, err := s.st.ListCases(r.Context(), c.Terminal.Hall, limit)
 	if err != nil {
 		s.internal(w, "list cases", err)
 		return
 	}
-	out := make([]wire.CaseSummary, 0, len(cs))
-	for _, c := range cs {
-		m := c.Manifest
-		a := m.Applicant
-		a.IDNumber = mask.ID(a.IDNumber)
-		out = append(out, wire.CaseSummary{ID: m.ID, Terminal: m.Terminal, Items: m.Items, Applicant: a,
-			Materials: len(m.Materials), ReceivedAt: c.ReceivedAt})
-	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// Summary is the list line of c: its names and ID number masked.
+func Summary(c Case) wire.CaseSummary {
+	m := c.Manifest
+	items := m.Items
+	if items == nil {
+		items = []string{}
+	}
+	return wire.CaseSummary{ID: m.ID, Terminal: m.Terminal, Hall: c.Hall, Items: items,
+		Applicant: wire.Applicant{Name: mask.Name(m.Applicant.Name), IDNumber: mask.ID(m.Applicant.IDNumber)},
+		Materials: len(m.Materials), ReceivedAt: c.ReceivedAt}
+}
+
 // decode reads one JSON value from a body of at most MaxManifestBytes, and
-// answers 400 or 413 itself when it cannot.
+// answers 400 or 413 itself when it cannot. A body announced larger is
+// refused before a byte of it is read; a body that stops arriving is cut
+// by the request's read deadline (ReadTimeout).
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength > s.opt.MaxManifestBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, wire.CodeTooLarge,
+			fmt.Sprintf("body of %d bytes is larger than the %d accepted", r.ContentLength, s.opt.MaxManifestBytes), nil)
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.opt.MaxManifestBytes))
 	err := dec.Decode(v)
 	if err == nil && dec.More() {

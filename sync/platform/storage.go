@@ -26,6 +26,63 @@ var (
 	ErrTooLong = errors.New("bytes past the upload's length")
 )
 
+// ErrQuota: the bytes would take their sender past its staging quota.
+var ErrQuota = errors.New("staging quota exceeded")
+
+// QuotaError refuses bytes that would take owner past its quota of staged
+// bytes (blobs received and not yet synced, plus open uploads' lengths).
+type QuotaError struct {
+	Owner   string
+	Held    int64 // staged for owner already, in bytes
+	Want    int64 // asked for on top
+	AtLeast bool  // Want is what had arrived of a body of unknown length
+	Limit   int64
+}
+
+func (e *QuotaError) Error() string {
+	atLeast := ""
+	if e.AtLeast {
+		atLeast = "at least "
+	}
+	return fmt.Sprintf("terminal %s holds %d staged bytes and asks %s%d more; the limit is %d", e.Owner, e.Held, atLeast, e.Want, e.Limit)
+}
+
+func (e *QuotaError) Unwrap() error { return ErrQuota }
+
+// StagingLimits bound what a terminal may keep staged (received, not yet
+// named by a commit) and for how long. Zero fields take the defaults.
+type StagingLimits struct {
+	// MaxBytesPerTerminal: staged blobs plus open uploads' lengths, per
+	// terminal; default DefaultMaxStagedBytes.
+	MaxBytesPerTerminal int64
+	// StagedMaxAge: a received blob no commit has named is dropped after
+	// this long; default DefaultStagedMaxAge.
+	StagedMaxAge time.Duration
+	// UploadMaxAge: an upload nobody has appended to is dropped after this
+	// long; default DefaultUploadMaxAge.
+	UploadMaxAge time.Duration
+}
+
+// Staging defaults.
+const (
+	DefaultMaxStagedBytes = 256 << 20
+	DefaultStagedMaxAge   = time.Hour
+	DefaultUploadMaxAge   = 6 * time.Hour
+)
+
+func (l StagingLimits) withDefaults() StagingLimits {
+	if l.MaxBytesPerTerminal <= 0 {
+		l.MaxBytesPerTerminal = DefaultMaxStagedBytes
+	}
+	if l.StagedMaxAge <= 0 {
+		l.StagedMaxAge = DefaultStagedMaxAge
+	}
+	if l.UploadMaxAge <= 0 {
+		l.UploadMaxAge = DefaultUploadMaxAge
+	}
+	return l
+}
+
 // OffsetError refuses an append at an offset that is not the upload's.
 type OffsetError struct {
 	Want, Got int64 // the upload's offset; the one asked for
@@ -38,16 +95,23 @@ func (e *OffsetError) Error() string {
 // Case is a case as the platform holds it.
 type Case struct {
 	Manifest   wire.Manifest // Terminal is the sender's enrolled name
+	Hall       string        // the sender's hall: who may read the case
 	ReceivedAt time.Time
 }
 
 // Terminal is an enrolled appliance. Only the SHA-256 of its token is kept.
+// A rotated token stays valid until PrevExpiresAt, so a terminal that lost
+// the answer to its rotation can still rotate again with the old one.
 type Terminal struct {
-	Name       string    `json:"name"`
-	Hall       string    `json:"hall"`
-	TokenHash  string    `json:"token_hash"` // lowercase hex SHA-256 of the bearer token
-	EnrolledAt time.Time `json:"enrolled_at"`
-	Revoked    bool      `json:"revoked,omitempty"`
+	Name          string    `json:"name"`
+	Hall          string    `json:"hall"`
+	Role          Role      `json:"role,omitempty"` // empty: enrolled before roles; refused until given one
+	TokenHash     string    `json:"token_hash"`     // lowercase hex SHA-256 of the bearer token
+	ExpiresAt     time.Time `json:"expires_at,omitzero"`
+	PrevTokenHash string    `json:"prev_token_hash,omitempty"`
+	PrevExpiresAt time.Time `json:"prev_expires_at,omitzero"`
+	EnrolledAt    time.Time `json:"enrolled_at"`
+	Revoked       bool      `json:"revoked,omitempty"`
 }
 
 // Storage is what the server keeps: blobs, cases and terminals. BoltStorage
@@ -56,35 +120,44 @@ type Terminal struct {
 type Storage interface {
 	// HasBlob reports whether the blob sha256 is held, durable or not yet.
 	HasBlob(ctx context.Context, sha256 string) (bool, error)
-	// PutBlob stores the bytes read from r under sha256. 1. r reads to EOF:
+	// PutBlob stores the bytes read from r under sha256, staged for owner
+	// (the sending terminal's name) until SyncBlobs. 1. r reads to EOF:
 	// the blob is held, and durable once SyncBlobs has returned for it; a
 	// blob not yet durable is forgotten (HasBlob false) by a restart, never
-	// held damaged. 2. Reading r fails (the server's verifying reader fails
-	// on a hash mismatch): nothing is stored and the read error is
-	// returned, wrapped.
-	PutBlob(ctx context.Context, sha256 string, r io.Reader) error
+	// held damaged. A blob durable already is read and not stored again; one
+	// staged already by another owner is staged for owner too and held
+	// once. 2. Reading r fails (the server's verifying reader fails on a
+	// hash mismatch): nothing is stored and the read error is returned,
+	// wrapped. 3. The bytes would take owner past its staging quota: nothing
+	// is stored, *QuotaError (wraps ErrQuota).
+	PutBlob(ctx context.Context, owner, sha256 string, r io.Reader) error
 	// SyncBlobs makes the held blobs hashes durable, together, so the cost
 	// of flushing is paid once per commit and not once per blob. The server
 	// calls it before it stores anything that names them. A hash not held
-	// is an error wrapping ErrNotFound.
+	// is an error wrapping ErrNotFound. A synced blob no longer counts
+	// against any owner's quota.
 	SyncBlobs(ctx context.Context, hashes []string) error
 	// OpenBlob opens the blob sha256 for reading; ErrNotFound if not held.
 	OpenBlob(ctx context.Context, sha256 string) (io.ReadCloser, error)
 
 	// An upload receives one blob in pieces, by offset, over requests that
-	// may break; there is at most one per hash, shared by all senders (the
-	// bytes of a hash are the same whoever sends them). It is not held
-	// until its last byte is in and verified. An upload nobody has appended
-	// to for a while (BoltStorage: a day) is discarded.
+	// may break; there is at most one per owner and hash, and an owner sees
+	// only its own: two terminals sending the same blob each have theirs,
+	// and neither can lock, conflict with or append to the other's (the
+	// blob is held once, whoever finishes first). It is not held until its
+	// last byte is in and verified. An upload nobody has appended to for a
+	// while (StagingLimits.UploadMaxAge) is discarded.
 	//
-	// StartUpload opens the upload of sha256, length bytes long. 1. None
-	// open: it is opened, (0, true, nil). 2. One of that length is open:
-	// (its offset, false, nil). 3. One of another length: ErrConflict.
-	StartUpload(ctx context.Context, sha256 string, length int64) (offset int64, created bool, err error)
-	// UploadOffset returns the offset and length of the open upload of
+	// StartUpload opens owner's upload of sha256, length bytes long. 1.
+	// None open: it is opened, (0, true, nil). 2. One of that length is
+	// open: (its offset, false, nil). 3. One of another length:
+	// ErrConflict. 4. length would take owner past its staging quota
+	// (an open upload counts for its whole length): *QuotaError.
+	StartUpload(ctx context.Context, owner, sha256 string, length int64) (offset int64, created bool, err error)
+	// UploadOffset returns the offset and length of owner's open upload of
 	// sha256; ErrNotFound if none is open.
-	UploadOffset(ctx context.Context, sha256 string) (offset, length int64, err error)
-	// AppendUpload appends the bytes r reads to the upload of sha256 at
+	UploadOffset(ctx context.Context, owner, sha256 string) (offset, length int64, err error)
+	// AppendUpload appends the bytes r reads to owner's upload of sha256 at
 	// offset and returns the new offset. 1. r reads to EOF: (new offset,
 	// nil). 2. Reading r fails: the bytes read before are kept, (new offset,
 	// the read error wrapped). 3. No upload open: ErrNotFound. 4. Another
@@ -97,7 +170,18 @@ type Storage interface {
 	// answer (length, nil); if not, the upload is discarded and the error
 	// wraps ErrHashMismatch; if they cannot be read back, it is discarded
 	// too. An upload is never left whole and open.
-	AppendUpload(ctx context.Context, sha256 string, offset int64, r io.Reader) (int64, error)
+	AppendUpload(ctx context.Context, owner, sha256 string, offset int64, r io.Reader) (int64, error)
+	// SetStagingLimits sets the quota and ages of staging; the server calls
+	// it once, before it serves. Zero fields take the defaults.
+	SetStagingLimits(l StagingLimits)
+	// DropStaging discards all owner has staged: its open uploads and its
+	// share of the blobs received and not yet synced (a blob another owner
+	// staged too stays held for that one). Called when a terminal is
+	// revoked; its quota is free again after. A PUT of owner's still
+	// streaming when it is called may stage its blob after; that one goes
+	// by age like any other (a revoked terminal's requests are refused
+	// from the revocation on).
+	DropStaging(ctx context.Context, owner string) error
 
 	// PutCase stores c unless a case of its id exists. 1. Stored: (true,
 	// nil). 2. A case of that id with Equal content exists: (false, nil),
@@ -105,17 +189,27 @@ type Storage interface {
 	PutCase(ctx context.Context, c Case) (stored bool, err error)
 	// GetCase returns the case id; ErrNotFound if not held.
 	GetCase(ctx context.Context, id string) (Case, error)
-	// ListCases returns up to limit cases, the most recently received first.
-	ListCases(ctx context.Context, limit int) ([]Case, error)
+	// ListCases returns the summaries of up to limit cases of hall, the
+	// most recently received first. A summary is stored beside its case when
+	// the case is put (names and ID numbers masked), so a list decrypts no
+	// manifest.
+	ListCases(ctx context.Context, hall string, limit int) ([]wire.CaseSummary, error)
 
 	// AddTerminal enrols t. ErrExists if a terminal of that name is
 	// enrolled and not revoked; a revoked one is replaced.
 	AddTerminal(ctx context.Context, t Terminal) error
 	// RevokeTerminal revokes the terminal name; ErrNotFound if none.
 	RevokeTerminal(ctx context.Context, name string) error
-	// TerminalByToken returns the terminal whose token hashes to tokenHash,
-	// revoked or not; ErrNotFound if none.
+	// TerminalByToken returns the terminal whose token (current or the one
+	// before a rotation) hashes to tokenHash, revoked or not; ErrNotFound if
+	// none.
 	TerminalByToken(ctx context.Context, tokenHash string) (Terminal, error)
+	// UpdateTerminal stores t over the terminal of its name and keeps the
+	// token index in step with its TokenHash and PrevTokenHash; ErrNotFound
+	// if no terminal has that name.
+	UpdateTerminal(ctx context.Context, t Terminal) error
+	// Terminals lists every enrolled terminal, revoked ones too, by name.
+	Terminals(ctx context.Context) ([]Terminal, error)
 
 	// ApplicantSecret returns the platform's secret for keying applicants
 	// (an HMAC key of 32 bytes), made at random on first use and the same
@@ -144,6 +238,47 @@ type Storage interface {
 	LatestCatalog(ctx context.Context) (int, error)
 	// GetCatalog returns revision rev; ErrNotFound if not stored.
 	GetCatalog(ctx context.Context, rev int) ([]byte, error)
+
+	// Clerks (clerks.go). A clerk record names a person: backends keep it
+	// sealed at rest.
+	//
+	// AddClerk stores c; ErrExists if a clerk of that ID exists.
+	AddClerk(ctx context.Context, c Clerk) error
+	// GetClerk returns the clerk id; ErrNotFound if none.
+	GetClerk(ctx context.Context, id string) (Clerk, error)
+	// UpdateClerk calls f on the clerk id and stores what f made of it if
+	// f returns true, atomically (no other update of the clerk in between),
+	// and returns the clerk as it stands after. ErrNotFound if none.
+	UpdateClerk(ctx context.Context, id string, f func(*Clerk) bool) (Clerk, error)
+	// UpdateSignInMiss is UpdateClerk for the lockout of a name no clerk
+	// of that hall has (key is hall + "/" + clerk id), so such a name
+	// locks as a clerk's does; a record not there starts out zero. Keys
+	// are clerk numbers typed at a desk (sometimes a PIN typed into the
+	// wrong field): backends keep them keyed, not in the clear.
+	UpdateSignInMiss(ctx context.Context, key string, f func(*Lockout) bool) (Lockout, error)
+	// DeleteSignInMisses removes the miss records last updated before
+	// before and not locked at that time.
+	DeleteSignInMisses(ctx context.Context, before time.Time) error
+
+	// Sessions of clerks, shared by all platform nodes.
+	//
+	// PutSession stores s under s.TokenHash, replacing one there.
+	PutSession(ctx context.Context, s Session) error
+	// SessionByHash returns the session whose token hashes to tokenHash;
+	// ErrNotFound if none.
+	SessionByHash(ctx context.Context, tokenHash string) (Session, error)
+	// TouchSession sets the LastUsed of the session tokenHash to at;
+	// ErrNotFound if none (it is never made again).
+	TouchSession(ctx context.Context, tokenHash string, at time.Time) error
+	// DeleteSession removes the session tokenHash; none is not an error.
+	DeleteSession(ctx context.Context, tokenHash string) error
+	// DeleteClerkSessions removes every session of the clerk and returns
+	// how many there were.
+	DeleteClerkSessions(ctx context.Context, clerk string) (int, error)
+	// DeleteExpiredSessions removes the sessions expired at now: past
+	// their Expires, or unused (LastUsed) for idle or more. It returns how
+	// many it removed.
+	DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int, error)
 }
 
 // Equal reports whether two manifests have the same content, which is what

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -27,9 +28,13 @@ import (
 // TLS is on by default (S19: personal data is encrypted in transit). A
 // platform without a configured certificate makes a self-signed one on its
 // first start and keeps it in its data directory; terminals pin that
-// certificate file (uploader.PinnedTransport), so no CA is involved. A
+// certificate file (uploader.PinnedTransport), so no CA is involved: the
+// generated certificate is a leaf (not a CA) for the platform's names. A
 // real certificate is configured by path and then verified by terminals
 // the ordinary way.
+//
+// The server speaks TLS 1.2 with ECDHE and AEAD suites only (AES-GCM,
+// ChaCha20-Poly1305), or TLS 1.3 only when TLS13Only is set.
 
 // TLSOptions say where the platform's certificate comes from.
 type TLSOptions struct {
@@ -44,6 +49,20 @@ type TLSOptions struct {
 	// certificate, for clients that verify names rather than pin; default
 	// localhost, 127.0.0.1, ::1 and this machine's host name.
 	Hosts []string
+	// TLS13Only refuses TLS 1.2: for halls whose terminals all speak 1.3.
+	TLS13Only bool
+}
+
+// tls12Suites are the only TLS 1.2 cipher suites offered: forward secret
+// (ECDHE) and authenticated encryption (AEAD). TLS 1.3 suites are not
+// configurable and all AEAD.
+var tls12Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
 // TLSInfo tells what LoadTLS loaded, for the operator's log.
@@ -53,6 +72,11 @@ type TLSInfo struct {
 	SelfSigned  bool
 	Fingerprint string // lowercase hex SHA-256 of the leaf certificate (DER)
 	NotAfter    time.Time
+	// Note is a warning for the operator, "" when there is none: set when
+	// the certificate is a CA certificate (CA:TRUE), as older versions
+	// made. It is kept, since terminals pin it byte for byte, and the note
+	// says how to replace it with a leaf.
+	Note string
 }
 
 // LoadTLS returns the server TLS configuration: from CertFile and KeyFile
@@ -82,11 +106,29 @@ func LoadTLS(o TLSOptions) (*tls.Config, TLSInfo, error) {
 	leaf := cert.Leaf
 	sum := sha256.Sum256(leaf.Raw)
 	info.CertFile, info.Fingerprint, info.NotAfter = o.CertFile, hex.EncodeToString(sum[:]), leaf.NotAfter
-	info.SelfSigned = leaf.CheckSignatureFrom(leaf) == nil
+	// Not CheckSignatureFrom(leaf): it wants the parent to be a CA.
+	info.SelfSigned = bytes.Equal(leaf.RawIssuer, leaf.RawSubject) &&
+		leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil
 	if time.Now().After(leaf.NotAfter) {
 		return nil, info, fmt.Errorf("tls: certificate %s expired on %s", o.CertFile, leaf.NotAfter.Format(time.DateOnly))
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, info, nil
+	if leaf.IsCA && info.SelfSigned {
+		// Replacing it here would cut off every terminal that pins it.
+		info.Note = fmt.Sprintf("certificate %s is a CA certificate (CA:TRUE, made by an older version); "+
+			"it is kept because terminals pin it, but a leaf is safer: to make one, stop the platform, "+
+			"move %s and its key %s away, start it again (a leaf is made) and give every terminal the new %s",
+			o.CertFile, o.CertFile, o.KeyFile, filepath.Base(o.CertFile))
+	}
+	return serverTLSConfig(cert, o.TLS13Only), info, nil
+}
+
+// serverTLSConfig is the platform's TLS configuration for cert.
+func serverTLSConfig(cert tls.Certificate, tls13Only bool) *tls.Config {
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, CipherSuites: tls12Suites}
+	if tls13Only {
+		cfg.MinVersion, cfg.CipherSuites = tls.VersionTLS13, nil
+	}
+	return cfg
 }
 
 // ensureSelfSigned makes the key and certificate unless both exist, and
@@ -119,14 +161,16 @@ func ensureSelfSigned(dir, certFile, keyFile string, hosts []string) (bool, erro
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "yici-platform", Organization: []string{"Yici"}},
-		NotBefore:             now.Add(-time.Hour), // a terminal's clock may be a little behind
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "yici-platform", Organization: []string{"Yici"}},
+		NotBefore:    now.Add(-time.Hour), // a terminal's clock may be a little behind
+		NotAfter:     now.AddDate(10, 0, 0),
+		// A leaf for the platform's names: it is pinned, or trusted as
+		// itself by clients that verify names, and signs nothing else.
+		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true, // so the file also works as a root for clients that verify names
+		IsCA:                  false,
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -186,8 +230,12 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 
 // NewHTTPServer returns the http.Server the platform should run h in: TLS
 // from cfg (nil for plain HTTP, e.g. behind a TLS-terminating proxy), and
-// timeouts that shed idle and stalled clients without cutting off a slow
-// upload of a large blob.
+// limits on what comes before a request reaches h: the TLS handshake and
+// the header within 10 s, at most 64 KiB of header, an idle connection
+// closed after 2 min. It sets no whole-request Read/WriteTimeout: those
+// would cut a slow upload of a large blob; the Server sets deadlines per
+// request instead (Options.ReadTimeout, WriteTimeout, UploadIdleTimeout,
+// TransferTimeout).
 func NewHTTPServer(h http.Handler, cfg *tls.Config) *http.Server {
 	return &http.Server{Handler: h, TLSConfig: cfg,
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}

@@ -13,7 +13,8 @@ import (
 
 // upload answers /v1/blobs/{sha256}/uploads: a large blob sent in pieces,
 // by offset, after tus 1.0 (docs/sync-protocol.md, "Resumable upload").
-func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ Terminal) {
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *Caller) {
+	t := c.Terminal
 	sum := r.PathValue("sha256")
 	if !wire.ValidSHA256(sum) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, fmt.Sprintf("%q is not a lowercase hex SHA-256", sum), nil)
@@ -23,9 +24,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ Terminal) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch r.Method {
 	case http.MethodPost:
-		s.startUpload(w, r, sum)
+		s.startUpload(w, r, t, sum)
 	case http.MethodHead:
-		offset, length, err := s.st.UploadOffset(r.Context(), sum)
+		offset, length, err := s.st.UploadOffset(r.Context(), t.Name, sum)
 		if errors.Is(err, ErrNotFound) {
 			writeError(w, http.StatusNotFound, wire.CodeNotFound, "no upload of "+sum+" is open", nil)
 			return
@@ -37,9 +38,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ Terminal) {
 		uploadHeaders(w, offset, length)
 		w.WriteHeader(http.StatusOK)
 	case http.MethodPatch:
-		s.patchUpload(w, r, sum)
-	default:
-		methodNotAllowed(w, r, "HEAD, PATCH, POST")
+		s.patchUpload(w, r, t, sum)
 	}
 }
 
@@ -48,7 +47,7 @@ func uploadHeaders(w http.ResponseWriter, offset, length int64) {
 	w.Header().Set(wire.HeaderUploadLength, strconv.FormatInt(length, 10))
 }
 
-func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, sum string) {
+func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, t Terminal, sum string) {
 	length, err := wire.ParseOffset(r.Header.Get(wire.HeaderUploadLength))
 	switch {
 	case err != nil:
@@ -72,7 +71,12 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, sum string)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	offset, created, err := s.st.StartUpload(r.Context(), sum, length)
+	offset, created, err := s.st.StartUpload(r.Context(), t.Name, sum, length)
+	var quota *QuotaError
+	if errors.As(err, &quota) {
+		s.quotaExceeded(w, quota)
+		return
+	}
 	if errors.Is(err, ErrConflict) {
 		writeError(w, http.StatusConflict, wire.CodeConflict, err.Error()+"; one of the two lengths is not the blob's", nil)
 		return
@@ -90,13 +94,13 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, sum string)
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, sum string) {
+func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, t Terminal, sum string) {
 	offset, err := wire.ParseOffset(r.Header.Get(wire.HeaderUploadOffset))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, wire.HeaderUploadOffset+": "+err.Error(), nil)
 		return
 	}
-	current, length, err := s.st.UploadOffset(r.Context(), sum)
+	current, length, err := s.st.UploadOffset(r.Context(), t.Name, sum)
 	if errors.Is(err, ErrNotFound) {
 		writeError(w, http.StatusNotFound, wire.CodeNotFound,
 			"no upload of "+sum+" is open (finished, expired or never opened); POST to open one", nil)
@@ -112,7 +116,7 @@ func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, sum string)
 		return
 	}
 	body := &idleBody{r: r.Body, rc: http.NewResponseController(w), idle: s.opt.UploadIdleTimeout}
-	end, err := s.st.AppendUpload(r.Context(), sum, offset, body)
+	end, err := s.st.AppendUpload(r.Context(), t.Name, sum, offset, body)
 	if body.err != nil {
 		// The connection is broken or silent: the rest of the body is not
 		// waited for, and the connection is not kept.

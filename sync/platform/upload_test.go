@@ -114,12 +114,12 @@ func TestUploadSteps(t *testing.T) {
 			t.Errorf("%s: error offset %v, want %d", s.name, e.Offset, s.errOffset)
 		}
 	}
-	// Held exactly as a PUT holds a blob: readable, and committed by a case.
-	if code, b := f.do("GET", "/v1/blobs/"+h, f.token, nil); code != 200 || !bytes.Equal(b, data) {
-		t.Fatalf("get uploaded blob: %d, %d bytes, equal %v", code, len(b), bytes.Equal(b, data))
-	}
-	if code, b := f.do("PUT", "/v1/cases/case-1", f.token, bytes.NewReader([]byte(mustJSON(manifest("case-1", data))))); code != 201 {
+	// Held exactly as a PUT holds a blob: committed by a case, and readable.
+	if code, b := f.do("PUT", "/v1/cases/kiosk-01-case-1", f.token, bytes.NewReader([]byte(mustJSON(manifest("kiosk-01-case-1", data))))); code != 201 {
 		t.Fatalf("put case naming the uploaded blob: %d %s", code, b)
+	}
+	if code, b := f.asClerk("GET", "/v1/blobs/"+h+"?case=kiosk-01-case-1", nil); code != 200 || !bytes.Equal(b, data) {
+		t.Fatalf("get uploaded blob: %d, %d bytes, equal %v", code, len(b), bytes.Equal(b, data))
 	}
 	if _, err := os.Stat(f.st.blobPath(h)); err != nil {
 		t.Errorf("uploaded blob not in place after the commit: %v", err)
@@ -156,21 +156,21 @@ func TestUploadHashMismatch(t *testing.T) {
 	}
 }
 
-// An upload left alone for longer than uploadMaxAge is dropped, whether the
+// An upload left alone for longer than DefaultUploadMaxAge is dropped, whether the
 // platform runs all along or is restarted.
 func TestUploadExpiry(t *testing.T) {
 	f := newFixture(t, Options{})
 	data := blobBytes(2000)
 	h := sum(data)
 	ctx := context.Background()
-	if _, _, err := f.st.StartUpload(ctx, h, 2000); err != nil {
+	if _, _, err := f.st.StartUpload(ctx, kiosk, h, 2000); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.st.AppendUpload(ctx, h, 0, bytes.NewReader(data[:700])); err != nil {
+	if _, err := f.st.AppendUpload(ctx, kiosk, h, 0, bytes.NewReader(data[:700])); err != nil {
 		t.Fatal(err)
 	}
 	f.st.mu.Lock()
-	f.st.now = func() time.Time { return time.Now().Add(uploadMaxAge + time.Minute) }
+	f.st.now = func() time.Time { return time.Now().Add(DefaultUploadMaxAge + time.Minute) }
 	f.st.mu.Unlock()
 	if status, _, e := f.doUpload("HEAD", wire.UploadPath(h), f.token, nil, nil); status != 404 {
 		t.Errorf("head of an expired upload: %d %v, want 404", status, e)
@@ -195,16 +195,16 @@ func TestUploadRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range [][]byte{fresh, old} {
-		if _, _, err := st.StartUpload(ctx, sum(b), int64(len(b))); err != nil {
+		if _, _, err := st.StartUpload(ctx, kiosk, sum(b), int64(len(b))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.AppendUpload(ctx, sum(b), 0, bytes.NewReader(b[:300])); err != nil {
+		if _, err := st.AppendUpload(ctx, kiosk, sum(b), 0, bytes.NewReader(b[:300])); err != nil {
 			t.Fatal(err)
 		}
 	}
 	st.Close()
-	long := time.Now().Add(-uploadMaxAge - time.Hour)
-	if err := os.Chtimes(filepath.Join(dir, "blobs", "tmp", "uploads", partName(sum(old), 1000)), long, long); err != nil {
+	long := time.Now().Add(-DefaultUploadMaxAge - time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "blobs", "tmp", "uploads", partName(kiosk, sum(old), 1000)), long, long); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "blobs", "tmp", "uploads", "stray.part"), []byte("x"), 0o600); err != nil {
@@ -214,16 +214,16 @@ func TestUploadRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if got, length, err := st.UploadOffset(ctx, sum(fresh)); err != nil || got != 300 || length != 2000 {
+	if got, length, err := st.UploadOffset(ctx, kiosk, sum(fresh)); err != nil || got != 300 || length != 2000 {
 		t.Fatalf("upload after a restart: offset %d length %d (%v), want 300 of 2000", got, length, err)
 	}
-	if _, _, err := st.UploadOffset(ctx, sum(old)); !errors.Is(err, ErrNotFound) {
+	if _, _, err := st.UploadOffset(ctx, kiosk, sum(old)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("expired upload after a restart: %v, want ErrNotFound", err)
 	}
 	if left, _ := os.ReadDir(st.partial); len(left) != 1 {
 		t.Errorf("%d files in tmp/uploads after a restart, want the fresh upload's only", len(left))
 	}
-	if _, err := st.AppendUpload(ctx, sum(fresh), 300, bytes.NewReader(fresh[300:])); err != nil {
+	if _, err := st.AppendUpload(ctx, kiosk, sum(fresh), 300, bytes.NewReader(fresh[300:])); err != nil {
 		t.Fatal(err)
 	}
 	if held, _ := st.HasBlob(ctx, sum(fresh)); !held {
@@ -242,36 +242,36 @@ func TestUploadLocked(t *testing.T) {
 	ctx := context.Background()
 	data := blobBytes(2000)
 	h := sum(data)
-	if _, _, err := st.StartUpload(ctx, h, 2000); err != nil {
+	if _, _, err := st.StartUpload(ctx, kiosk, h, 2000); err != nil {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
 	done := make(chan error)
 	go func() {
-		_, err := st.AppendUpload(ctx, h, 0, pr)
+		_, err := st.AppendUpload(ctx, kiosk, h, 0, pr)
 		done <- err
 	}()
 	if _, err := pw.Write(data[:500]); err != nil { // the first append holds the upload now
 		t.Fatal(err)
 	}
-	if _, err := st.AppendUpload(ctx, h, 0, bytes.NewReader(data)); !errors.Is(err, ErrLocked) {
+	if _, err := st.AppendUpload(ctx, kiosk, h, 0, bytes.NewReader(data)); !errors.Is(err, ErrLocked) {
 		t.Errorf("second append: %v, want ErrLocked", err)
 	}
-	if got, _, err := st.UploadOffset(ctx, h); err != nil || got != 0 {
+	if got, _, err := st.UploadOffset(ctx, kiosk, h); err != nil || got != 0 {
 		t.Errorf("offset during an append: %d (%v), want 0", got, err)
 	}
 	pw.CloseWithError(errors.New("connection reset (test)"))
 	if err := <-done; err == nil {
 		t.Error("an append whose body broke returned nil")
 	}
-	if got, _, err := st.UploadOffset(ctx, h); err != nil || got != 500 {
+	if got, _, err := st.UploadOffset(ctx, kiosk, h); err != nil || got != 500 {
 		t.Errorf("offset after a broken append: %d (%v), want 500 (kept)", got, err)
 	}
 	var oe *OffsetError
-	if _, err := st.AppendUpload(ctx, h, 0, bytes.NewReader(data)); !errors.As(err, &oe) || oe.Want != 500 {
+	if _, err := st.AppendUpload(ctx, kiosk, h, 0, bytes.NewReader(data)); !errors.As(err, &oe) || oe.Want != 500 {
 		t.Errorf("append at 0 after the break: %v, want OffsetError at 500", err)
 	}
-	if _, err := st.AppendUpload(ctx, h, 500, bytes.NewReader(data[500:])); err != nil {
+	if _, err := st.AppendUpload(ctx, kiosk, h, 500, bytes.NewReader(data[500:])); err != nil {
 		t.Fatal(err)
 	}
 	rc, err := st.OpenBlob(ctx, h)
@@ -340,18 +340,18 @@ func TestUploadTornPart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range [][]byte{data, other} {
-		if _, _, err := st.StartUpload(ctx, sum(b), int64(len(b))); err != nil {
+		if _, _, err := st.StartUpload(ctx, kiosk, sum(b), int64(len(b))); err != nil {
 			t.Fatal(err)
 		}
 		for _, piece := range [][2]int{{0, 70_000}, {70_000, 100_000}} {
-			if _, err := st.AppendUpload(ctx, sum(b), int64(piece[0]), bytes.NewReader(b[piece[0]:piece[1]])); err != nil {
+			if _, err := st.AppendUpload(ctx, kiosk, sum(b), int64(piece[0]), bytes.NewReader(b[piece[0]:piece[1]])); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	st.Close()
 	part := func(b []byte) string {
-		return filepath.Join(dir, "blobs", "tmp", "uploads", partName(sum(b), int64(len(b))))
+		return filepath.Join(dir, "blobs", "tmp", "uploads", partName(kiosk, sum(b), int64(len(b))))
 	}
 	raw, err := os.ReadFile(part(data))
 	if err != nil {
@@ -363,19 +363,19 @@ func TestUploadTornPart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The other part under another blob's name: it does not open.
-	if err := os.Rename(part(other), filepath.Join(dir, "blobs", "tmp", "uploads", partName(sum(blobBytes(7)), 150_000))); err != nil {
+	if err := os.Rename(part(other), filepath.Join(dir, "blobs", "tmp", "uploads", partName(kiosk, sum(blobBytes(7)), 150_000))); err != nil {
 		t.Fatal(err)
 	}
 	if st, err = OpenBolt(dir); err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	got, _, err := st.UploadOffset(ctx, sum(data))
+	got, _, err := st.UploadOffset(ctx, kiosk, sum(data))
 	if err != nil || got != 65536+4464 {
 		// 70,000 bytes went in as a full record of 64 KiB and one of the rest.
 		t.Fatalf("offset after a torn append: %d, %v; want %d", got, err, 65536+4464)
 	}
-	if _, err := st.AppendUpload(ctx, sum(data), got, bytes.NewReader(data[got:])); err != nil {
+	if _, err := st.AppendUpload(ctx, kiosk, sum(data), got, bytes.NewReader(data[got:])); err != nil {
 		t.Fatal(err)
 	}
 	rc, err := st.OpenBlob(ctx, sum(data))
@@ -386,7 +386,7 @@ func TestUploadTornPart(t *testing.T) {
 	if b, err := io.ReadAll(rc); err != nil || !bytes.Equal(b, data) {
 		t.Errorf("resumed blob: %d bytes, %v", len(b), err)
 	}
-	if _, _, err := st.UploadOffset(ctx, sum(blobBytes(7))); !errors.Is(err, ErrNotFound) {
+	if _, _, err := st.UploadOffset(ctx, kiosk, sum(blobBytes(7))); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a part sealed for another blob was taken up: %v", err)
 	}
 }

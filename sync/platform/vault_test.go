@@ -15,9 +15,10 @@ import (
 
 const zhangSan = "21020219880504123X"
 
+// vault asks the vault for id as clerk 0001 at desk-00: the whole entries.
 func (f *fixture) vault(id string) (int, wire.VaultAnswer, []byte) {
 	f.t.Helper()
-	code, b := f.do("POST", "/v1/vault/query", f.token, strings.NewReader(mustJSON(wire.VaultQuery{IDNumber: id})))
+	code, b := f.asClerk("POST", "/v1/vault/query", strings.NewReader(mustJSON(wire.VaultQuery{IDNumber: id})))
 	var a wire.VaultAnswer
 	if code == 200 {
 		if err := json.Unmarshal(b, &a); err != nil {
@@ -49,10 +50,10 @@ func TestVault(t *testing.T) {
 	if code, b := f.do("PUT", "/v1/blobs/"+sum(page), f.token, bytes.NewReader(page)); code != 201 {
 		t.Fatalf("put blob: %d %s", code, b)
 	}
-	m := manifest("case-v1", page)
+	m := manifest("kiosk-01-case-v1", page)
 	m.Materials[0].Code, m.Materials[0].Name = "M-PHOTO", "两寸照片"
 	m.Materials = append(m.Materials, wire.MaterialRef{Code: "M-HUKOU", Name: "居民户口簿", Exempt: true})
-	if code, b := f.do("PUT", "/v1/cases/case-v1", f.token, strings.NewReader(mustJSON(m))); code != 201 {
+	if code, b := f.do("PUT", "/v1/cases/kiosk-01-case-v1", f.token, strings.NewReader(mustJSON(m))); code != 201 {
 		t.Fatalf("put case: %d %s", code, b)
 	}
 
@@ -63,6 +64,14 @@ func TestVault(t *testing.T) {
 	if bytes.Contains(body, []byte(zhangSan)) || before.Applicant == "" {
 		t.Errorf("vault answer names the ID number or no applicant key: %s", body)
 	}
+	// The kiosk learns codes and dates, nothing that leads to a page, a
+	// case or the applicant key.
+	code, kb := f.do("POST", "/v1/vault/query", f.token, strings.NewReader(mustJSON(wire.VaultQuery{IDNumber: zhangSan, Codes: []string{"M-HUKOU", "M-PHOTO"}})))
+	var ka wire.VaultAnswer
+	if err := json.Unmarshal(kb, &ka); code != 200 || err != nil || ka.Applicant != "" || len(ka.Entries) != 1 ||
+		ka.Entries[0] != (wire.VaultEntry{Code: "M-HUKOU", Name: "居民户口簿", Source: wire.SourceLicence, ValidFrom: before.Entries[1].ValidFrom}) {
+		t.Errorf("kiosk's vault answer: %d %s", code, kb)
+	}
 	at := time.Now().Add(time.Minute)
 	if e, ok := before.OnFile("M-HUKOU", at); !ok || e.Source != wire.SourceLicence {
 		t.Errorf("户口簿 not on file for 张三: %+v", e)
@@ -72,27 +81,30 @@ func TestVault(t *testing.T) {
 	}
 
 	confirm := func(req wire.ConfirmRequest, caseID string) (int, wire.ConfirmAnswer, []byte) {
-		code, b := f.do("POST", "/v1/cases/"+caseID+"/confirm", f.token, strings.NewReader(mustJSON(req)))
+		code, b := f.asClerk("POST", "/v1/cases/"+caseID+"/confirm", strings.NewReader(mustJSON(req)))
 		var a wire.ConfirmAnswer
 		json.Unmarshal(b, &a)
 		return code, a, b
 	}
-	until := time.Now().AddDate(1, 0, 0).UTC().Truncate(time.Second)
-	req := wire.ConfirmRequest{Clerk: "窗口3 王丽", Materials: []wire.ConfirmMaterial{{Code: "M-PHOTO", ValidUntil: until}}}
-	code, first, b := confirm(req, "case-v1")
+	// The desk's clerk and validity are not believed: the session says who,
+	// the catalogue how long (M-PHOTO: the default of a year).
+	req := wire.ConfirmRequest{Clerk: "someone else", Materials: []wire.ConfirmMaterial{{Code: "M-PHOTO", ValidUntil: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}}}
+	code, first, b := confirm(req, "kiosk-01-case-v1")
 	if code != 200 || len(first.Entries) != 1 || first.Applicant != before.Applicant {
 		t.Fatalf("confirm: %d %s", code, b)
 	}
 	e := first.Entries[0]
-	if e.Ref != "case-v1/M-PHOTO" || e.SHA256 != sum(page) || e.Case != "case-v1" || e.Source != wire.SourceCase || !e.ValidUntil.Equal(until) {
+	until := e.ConfirmedAt.AddDate(0, 0, 365)
+	if e.Ref != "kiosk-01-case-v1/M-PHOTO" || e.SHA256 != sum(page) || e.Case != "kiosk-01-case-v1" || e.Source != wire.SourceCase ||
+		!e.ValidUntil.Equal(until) || e.ConfirmedBy != "0001" {
 		t.Errorf("confirmed entry %+v", e)
 	}
 	time.Sleep(2 * time.Millisecond)
-	if code, again, _ := confirm(req, "case-v1"); code != 200 || mustJSON(again) != mustJSON(first) {
+	if code, again, _ := confirm(req, "kiosk-01-case-v1"); code != 200 || mustJSON(again) != mustJSON(first) {
 		t.Errorf("repeated confirm: %d %+v, want %+v", code, again, first)
 	}
 	_, after, _ := f.vault(zhangSan)
-	if got, ok := after.OnFile("M-PHOTO", at); !ok || got.Ref != "case-v1/M-PHOTO" {
+	if got, ok := after.OnFile("M-PHOTO", at); !ok || got.Ref != "kiosk-01-case-v1/M-PHOTO" {
 		t.Errorf("photo not on file after confirmation: %+v", after)
 	}
 	if _, ok := after.OnFile("M-PHOTO", until); ok {
@@ -119,13 +131,12 @@ func TestVault(t *testing.T) {
 		{"bad check digit", "/v1/vault/query", `{"id_number":"210202198805041231"}`, 400, wire.CodeBadRequest},
 		{"no number", "/v1/vault/query", `{}`, 400, wire.CodeBadRequest},
 		{"malformed query", "/v1/vault/query", `{"id_number":`, 400, wire.CodeBadRequest},
-		{"confirm unknown case", "/v1/cases/case-x/confirm", mustJSON(req), 404, wire.CodeNotFound},
-		{"confirm exempt material", "/v1/cases/case-v1/confirm", `{"clerk":"c","materials":[{"code":"M-HUKOU"}]}`, 400, wire.CodeBadRequest},
-		{"confirm unknown material", "/v1/cases/case-v1/confirm", `{"clerk":"c","materials":[{"code":"M-X"}]}`, 400, wire.CodeBadRequest},
-		{"confirm validity past", "/v1/cases/case-v1/confirm", `{"clerk":"c","materials":[{"code":"M-PHOTO","valid_until":"2020-01-01T00:00:00Z"}]}`, 400, wire.CodeBadRequest},
-		{"confirm without clerk", "/v1/cases/case-v1/confirm", `{"materials":[{"code":"M-PHOTO"}]}`, 400, wire.CodeBadRequest},
+		{"confirm unknown case", "/v1/cases/kiosk-01-case-x/confirm", mustJSON(req), 404, wire.CodeNotFound},
+		{"confirm exempt material", "/v1/cases/kiosk-01-case-v1/confirm", `{"clerk":"c","materials":[{"code":"M-HUKOU"}]}`, 400, wire.CodeBadRequest},
+		{"confirm unknown material", "/v1/cases/kiosk-01-case-v1/confirm", `{"clerk":"c","materials":[{"code":"M-X"}]}`, 400, wire.CodeBadRequest},
+		{"confirm no material", "/v1/cases/kiosk-01-case-v1/confirm", `{"materials":[]}`, 400, wire.CodeBadRequest},
 	} {
-		code, b := f.do("POST", c.path, f.token, strings.NewReader(c.body))
+		code, b := f.asClerk("POST", c.path, strings.NewReader(c.body))
 		var eb wire.ErrorBody
 		json.Unmarshal(b, &eb)
 		if code != c.status || eb.Error.Code != c.code {
@@ -143,11 +154,22 @@ func TestVault(t *testing.T) {
 func TestLoadLicencesRefusesBadFiles(t *testing.T) {
 	f := newFixture(t, Options{})
 	dir := t.TempDir()
+	// Licence numbers carry ID numbers, so no error may name a licence by
+	// its number, nor repeat any value of the file.
+	const lic = `"licence_no":"210202198805041230-SFZ-2018","code":"M-HUKOU","name":"户口簿","issuer":"公安"`
+	const id = `"id_number":"21020219880504123X"`
 	for _, c := range []struct{ name, body, want string }{
-		{"bad number", `{"licences":[{"id_number":"210202198805041231","licence_no":"L1","code":"M-HUKOU","name":"户口簿","issuer":"公安"}]}`, "licence 0 (L1): id_number"},
-		{"no issuer", `{"licences":[{"id_number":"21020219880504123X","licence_no":"L1","code":"M-HUKOU","name":"户口簿"}]}`, "are required"},
+		{"bad number", `{"licences":[{"id_number":"210202198805041231",` + lic + `}]}`, "licence 0: id_number is not"},
+		{"no number", `{"licences":[{` + lic + `}]}`, "licence 0: id_number is required"},
+		{"no issuer", `{"licences":[{` + id + `,"licence_no":"210202198805041230-SFZ-2018","code":"M-HUKOU","name":"户口簿"}]}`, "licence 0: issuer is required"},
+		{"second bad", `{"licences":[{` + id + `,` + lic + `},{` + id + `,` + lic + `,"sha256":"zz"}]}`, "licence 1: sha256"},
+		{"name with RLO", `{"licences":[{` + id + `,"licence_no":"210202198805041230-SFZ-2018","code":"M-HUKOU","name":"户口\u202e簿","issuer":"公安"}]}`, "licence 0: name has the bidirectional"},
+		{"licence number with NUL", `{"licences":[{` + id + `,"licence_no":"210202198805041230\u0000","code":"M-HUKOU","name":"户口簿","issuer":"公安"}]}`, "licence 0: licence_no has the control"},
 		{"unknown field", `{"licences":[{"id":"x"}]}`, "unknown field"},
-		{"validity backwards", `{"licences":[{"id_number":"21020219880504123X","licence_no":"L1","code":"M-HUKOU","name":"户口簿","issuer":"公安","valid_from":"2020-01-01T00:00:00Z","valid_until":"2019-01-01T00:00:00Z"}]}`, "valid_until"},
+		{"number in a time field", `{"licences":[{` + id + `,` + lic + `,"valid_from":"210202198805041230"}]}`, "not RFC 3339"},
+		{"number as a JSON number", `{"licences":[{"id_number":210202198805041230,` + lic + `}]}`, "licences.id_number at byte"},
+		{"not JSON", `{"licences":[{"id_number":"210202198805041230" ` + lic + `}]}`, "not valid JSON at byte"},
+		{"validity backwards", `{"licences":[{` + id + `,` + lic + `,"valid_from":"2020-01-01T00:00:00Z","valid_until":"2019-01-01T00:00:00Z"}]}`, "licence 0: valid_until"},
 	} {
 		p := filepath.Join(dir, c.name+".json")
 		os.WriteFile(p, []byte(c.body), 0o600)

@@ -202,7 +202,7 @@ func BenchmarkUploadHeld(b *testing.B) {
 	addCase(b, s, "held", sizes)
 	p := newPlatform(b, filepath.Join(dir, "platform"))
 	for seed, size := range sizes {
-		if err := p.st.PutBlob(context.Background(), sum(content(seed, size)), bytes.NewReader(content(seed, size))); err != nil {
+		if err := p.st.PutBlob(context.Background(), "desk-07", sum(content(seed, size)), bytes.NewReader(content(seed, size))); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"yici/sync/wire"
 )
@@ -16,8 +17,14 @@ import (
 // Client speaks the sync protocol (sync/wire, v1) to the platform.
 type Client struct {
 	BaseURL string       // e.g. https://platform.example.gov.cn, without /v1
-	Token   string       // the terminal's bearer token from enrolment
+	Token   string       // the terminal's bearer token; SetToken changes it while in use
 	HTTP    *http.Client // nil means http.DefaultClient
+	// Session, when set, is a clerk session's token (SignIn), sent as the
+	// Yici-Session header on every request. SignIn and SignOut change it
+	// while in use.
+	Session string
+
+	mu sync.Mutex // Token and Session
 }
 
 // StatusError is an answer of the platform other than 2xx.
@@ -87,7 +94,11 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body io.Rea
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	token, session := c.credentials()
+	req.Header.Set("Authorization", "Bearer "+token)
+	if session != "" {
+		req.Header.Set(wire.HeaderSession, session)
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient

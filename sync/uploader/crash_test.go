@@ -21,10 +21,11 @@ import (
 
 // The child process of TestCrashSoak reads these.
 const (
-	envChild = "YICI_CRASH_CHILD" // the store directory
-	envURL   = "YICI_CRASH_URL"
-	envToken = "YICI_CRASH_TOKEN"
-	envRound = "YICI_CRASH_ROUND"
+	envChild   = "YICI_CRASH_CHILD" // the store directory
+	envURL     = "YICI_CRASH_URL"
+	envToken   = "YICI_CRASH_TOKEN"
+	envSession = "YICI_CRASH_SESSION"
+	envRound   = "YICI_CRASH_ROUND"
 )
 
 // TestCrashSoak kills, with SIGKILL at random moments, a child process that
@@ -49,7 +50,7 @@ func TestCrashSoak(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), envChild+"="+dir, envURL+"="+p.url, envToken+"="+p.token, envRound+"="+strconv.Itoa(round))
+		cmd.Env = append(os.Environ(), envChild+"="+dir, envURL+"="+p.url, envToken+"="+p.token, envSession+"="+p.session, envRound+"="+strconv.Itoa(round))
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -127,13 +128,13 @@ func TestCrashChild(t *testing.T) {
 	}
 	opt := fast
 	opt.PollInterval = 20 * time.Millisecond
-	u := New(s, &Client{BaseURL: os.Getenv(envURL), Token: os.Getenv(envToken)}, opt)
+	u := New(s, &Client{BaseURL: os.Getenv(envURL), Token: os.Getenv(envToken), Session: os.Getenv(envSession)}, opt)
 	go u.Run(context.Background())
 	round := os.Getenv(envRound)
 	for i := 0; ; i++ {
-		id := fmt.Sprintf("r%s-c%d", round, i)
+		id := fmt.Sprintf("desk-07-r%s-c%d", round, i)
 		err := s.SaveCase(wire.Manifest{ID: id, CatalogRevision: 1, Items: []string{"370100-001"},
-			Applicant: wire.Applicant{Name: "王五", IDNumber: "210203197505056789"}})
+			Applicant: wire.Applicant{Name: "王五", IDNumber: "210203197505056781"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -255,14 +255,14 @@ func faultProxyRun(t *testing.T, resumableAbove int64) {
 	s := openStore(t, dir)
 	var ids []string
 	for i := range 16 {
-		id := fmt.Sprintf("c%02d", i)
+		id := fmt.Sprintf("desk-07-c%02d", i)
 		ids = append(ids, id)
 		sizes := map[string]int{id + "-a": 20<<10 + i, id + "-b": 150 << 10}
 		if i%4 == 0 {
 			sizes["shared-stamp"] = 3000
 		}
 		addCase(t, s, id, sizes)
-		e := wire.Event{ID: "ev-" + id, Kind: wire.EventHandlingStarted, At: time.Now(), Case: id, Clerk: "王丽"}
+		e := wire.Event{ID: id + "-ev", Kind: wire.EventHandlingStarted, At: time.Now(), Case: id, Clerk: "王丽"}
 		if err := s.QueueEvent(e, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +322,7 @@ func TestResumeThroughProxy(t *testing.T) {
 		s := openStore(t, dir)
 		var ids []string
 		for i := range blobs {
-			id := fmt.Sprintf("c%d", i)
+			id := fmt.Sprintf("desk-07-c%d", i)
 			ids = append(ids, id)
 			addCase(t, s, id, map[string]int{id + "-scan": size})
 		}

@@ -42,33 +42,58 @@ func content(seed string, size int) []byte {
 
 // testPlatform is a platform on httptest that counts what it is sent.
 type testPlatform struct {
-	srv   *platform.Server
-	st    *platform.BoltStorage
-	url   string
-	token string
+	srv     *platform.Server
+	st      *platform.BoltStorage
+	url     string
+	token   string
+	session string // clerk 0007's at desk-07
 
 	blobBytes atomic.Int64 // blob body bytes received, by PUT or PATCH
 	mu        sync.Mutex
 	casesMade map[string]int // 201 answers per case id: the commits
 }
 
+// newPlatform is a platform on httptest with one enrolled kiosk and
+// catalogue revision 1, the one addCase names, published.
 func newPlatform(t testing.TB, dir string) *testPlatform {
+	t.Helper()
+	p := newBarePlatform(t, dir)
+	if _, _, err := p.srv.PublishCatalog([]byte(`{"revision":1,"items":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newBarePlatform is newPlatform with no catalogue published.
+func newBarePlatform(t testing.TB, dir string) *testPlatform {
 	t.Helper()
 	st, err := platform.OpenBolt(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	p := &testPlatform{srv: platform.New(st, platform.Options{}), st: st,
+	p := &testPlatform{srv: platform.New(st, platform.Options{Clerks: platform.ClerkOptions{PIN: cheapPIN}}), st: st,
 		casesMade: map[string]int{}}
-	if p.token, err = p.srv.Enrol("甘井子区政务服务中心", "kiosk-07"); err != nil {
+	// A desk with a clerk signed in may send every kind of event.
+	if p.token, err = p.srv.Enrol(platform.RoleDesk, "甘井子区政务服务中心", "desk-07"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.srv.AddClerk("甘井子区政务服务中心", "0007", "王丽", "730461"); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(p)
 	t.Cleanup(hs.Close)
 	p.url = hs.URL
+	c := &Client{BaseURL: p.url, Token: p.token}
+	if _, err := c.SignIn(context.Background(), "0007", "730461", "7"); err != nil {
+		t.Fatal(err)
+	}
+	_, p.session = c.credentials()
 	return p
 }
+
+// cheapPIN keeps sign-in fast in tests.
+var cheapPIN = platform.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
 
 type statusRecorder struct {
 	http.ResponseWriter
@@ -106,7 +131,7 @@ func (p *testPlatform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *testPlatform) client(rt http.RoundTripper) *Client {
-	return &Client{BaseURL: p.url, Token: p.token, HTTP: &http.Client{Transport: rt}}
+	return &Client{BaseURL: p.url, Token: p.token, Session: p.session, HTTP: &http.Client{Transport: rt}}
 }
 
 func openStore(t testing.TB, dir string) *store.Store {
@@ -123,7 +148,7 @@ func openStore(t testing.TB, dir string) *store.Store {
 func addCase(t testing.TB, s *store.Store, id string, sizes map[string]int) {
 	t.Helper()
 	m := wire.Manifest{ID: id, CatalogRevision: 1, Items: []string{"370100-001"},
-		Applicant: wire.Applicant{Name: "李四", IDNumber: "210202199001011237"}}
+		Applicant: wire.Applicant{Name: "李四", IDNumber: "210202199001011232"}}
 	if err := s.SaveCase(m); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +189,7 @@ func checkDelivered(t *testing.T, s *store.Store, p *testPlatform, ids []string)
 			t.Errorf("case %s: %v", id, err)
 			continue
 		}
-		local.Terminal = "kiosk-07"
+		local.Terminal = "desk-07"
 		if !platform.Equal(local, c.Manifest) {
 			t.Errorf("case %s differs:\nlocal    %+v\nplatform %+v", id, local, c.Manifest)
 		}
@@ -195,11 +220,11 @@ func TestEndToEnd(t *testing.T) {
 	opt.OnEvent = func(e Event) { events = append(events, e) }
 	u := New(s, p.client(http.DefaultTransport), opt)
 
-	addCase(t, s, "c1", map[string]int{"c1-id-card": 40 << 10, "c1-licence": 300 << 10, "stamp": 1000})
-	addCase(t, s, "c2", map[string]int{"c2-form": 10 << 10, "stamp": 1000}) // the stamp is shared: sent once
+	addCase(t, s, "desk-07-c1", map[string]int{"c1-id-card": 40 << 10, "c1-licence": 300 << 10, "stamp": 1000})
+	addCase(t, s, "desk-07-c2", map[string]int{"c2-form": 10 << 10, "stamp": 1000}) // the stamp is shared: sent once
 	// A case whose id the platform holds with other content: refused for good.
-	addCase(t, s, "dup", map[string]int{"dup-form": 500})
-	_, err := p.st.PutCase(context.Background(), platform.Case{Manifest: wire.Manifest{ID: "dup", Terminal: "kiosk-03"}})
+	addCase(t, s, "desk-07-dup", map[string]int{"dup-form": 500})
+	_, err := p.st.PutCase(context.Background(), platform.Case{Manifest: wire.Manifest{ID: "desk-07-dup", Terminal: "kiosk-03"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,8 +234,8 @@ func TestEndToEnd(t *testing.T) {
 	if err := u.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	checkDelivered(t, s, p, []string{"c1", "c2"})
-	if st, _ := s.CaseState("dup"); st != store.StateFailed {
+	checkDelivered(t, s, p, []string{"desk-07-c1", "desk-07-c2"})
+	if st, _ := s.CaseState("desk-07-dup"); st != store.StateFailed {
 		t.Errorf("conflicting case is %s, want failed", st)
 	}
 	want := 40<<10 + 300<<10 + 1000 + 10<<10 + 500
@@ -233,11 +258,11 @@ func TestEndToEnd(t *testing.T) {
 			log = append(log, e.Case+" "+string(e.Kind))
 		}
 	}
-	if got, want := strings.Join(log, ", "), "c1 queued, c2 queued, dup queued, c1 100%, c1 sent, c2 100%, c2 sent, dup 100%, dup failed"; got != want {
+	if got, want := strings.Join(log, ", "), "desk-07-c1 queued, desk-07-c2 queued, desk-07-dup queued, desk-07-c1 100%, desk-07-c1 sent, desk-07-c2 100%, desk-07-c2 sent, desk-07-dup 100%, desk-07-dup failed"; got != want {
 		t.Errorf("events\n got %s\nwant %s", got, want)
 	}
 	evs, _ := s.Events(0, 100)
-	if last := evs[len(evs)-1]; last.Kind != store.EventFailed || last.Case != "dup" || !strings.Contains(last.Detail, "conflict") {
+	if last := evs[len(evs)-1]; last.Kind != store.EventFailed || last.Case != "desk-07-dup" || !strings.Contains(last.Detail, "conflict") {
 		t.Errorf("store's last event %+v", last)
 	}
 }
@@ -249,18 +274,18 @@ func TestNoBytesTheyAlreadyHold(t *testing.T) {
 	s := openStore(t, dir)
 	sizes := map[string]int{"scan-1": 200 << 10, "scan-2": 50 << 10}
 	for seed, size := range sizes {
-		if err := p.st.PutBlob(context.Background(), sum(content(seed, size)), bytes.NewReader(content(seed, size))); err != nil {
+		if err := p.st.PutBlob(context.Background(), "desk-07", sum(content(seed, size)), bytes.NewReader(content(seed, size))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	addCase(t, s, "c1", sizes)
+	addCase(t, s, "desk-07-c1", sizes)
 	if err := New(s, p.client(http.DefaultTransport), fast).Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := p.blobBytes.Load(); got != 0 {
 		t.Errorf("sent %d blob bytes for blobs the platform holds", got)
 	}
-	checkDelivered(t, s, p, []string{"c1"})
+	checkDelivered(t, s, p, []string{"desk-07-c1"})
 }
 
 // Run sends what is submitted after a Kick, without waiting for the poll.
@@ -281,11 +306,11 @@ func TestRunKick(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- u.Run(ctx) }()
 	time.Sleep(20 * time.Millisecond) // let Run find the outbox empty and wait
-	addCase(t, s, "c1", map[string]int{"page": 100})
+	addCase(t, s, "desk-07-c1", map[string]int{"page": 100})
 	u.Kick()
 	select {
 	case id := <-sent:
-		if id != "c1" {
+		if id != "desk-07-c1" {
 			t.Errorf("sent %s", id)
 		}
 	case <-time.After(5 * time.Second):
@@ -382,7 +407,7 @@ func TestFaults(t *testing.T) {
 	s := openStore(t, dir)
 	var ids []string
 	for i := range 12 {
-		id := fmt.Sprintf("c%02d", i)
+		id := fmt.Sprintf("desk-07-c%02d", i)
 		ids = append(ids, id)
 		sizes := map[string]int{id + "-a": 20<<10 + i, id + "-b": 100 << 10}
 		if i%4 == 0 {

@@ -21,17 +21,17 @@ func TestEventsThroughOutbox(t *testing.T) {
 	dir := t.TempDir()
 	p := newPlatform(t, filepath.Join(dir, "platform"))
 	s := openStore(t, dir)
-	addCase(t, s, "c1", map[string]int{"c1-form": 5000})
+	addCase(t, s, "desk-07-c1", map[string]int{"c1-form": 5000})
 	at := time.Now()
 	contract := content("rent", 40<<10)
 	events := []struct {
 		e    wire.Event
 		data []byte
 	}{
-		{wire.Event{ID: "ev-1", Kind: wire.EventFirstInquiry, At: at, Clerk: "王丽", Item: "GA-0101"}, nil},
-		{wire.Event{ID: "ev-2", Kind: wire.EventHandlingStarted, At: at, Case: "c1", Clerk: "王丽"}, nil},
-		{wire.Event{ID: "ev-3", Kind: wire.EventDeferredSupplied, At: at, Case: "c1", Material: "M-RENT"}, contract},
-		{wire.Event{ID: "ev-4", Kind: wire.EventRating, At: at, Case: "c1", Level: 5, Channel: "pad"}, nil},
+		{wire.Event{ID: "desk-07-ev-1", Kind: wire.EventFirstInquiry, At: at, Clerk: "王丽", Item: "GA-0101"}, nil},
+		{wire.Event{ID: "desk-07-ev-2", Kind: wire.EventHandlingStarted, At: at, Case: "desk-07-c1", Clerk: "王丽"}, nil},
+		{wire.Event{ID: "desk-07-ev-3", Kind: wire.EventDeferredSupplied, At: at, Case: "desk-07-c1", Material: "M-RENT"}, contract},
+		{wire.Event{ID: "desk-07-ev-4", Kind: wire.EventRating, At: at, Case: "desk-07-c1", Level: 5, Channel: "pad"}, nil},
 	}
 	for _, e := range events {
 		if err := s.QueueEvent(e.e, e.data); err != nil {
@@ -39,8 +39,8 @@ func TestEventsThroughOutbox(t *testing.T) {
 		}
 	}
 	// One the platform already holds with other content fails for good.
-	clash := wire.Event{ID: "ev-5", Kind: wire.EventRating, At: at, Case: "c2", Level: 3, Channel: "qr"}
-	if _, err := p.st.PutEvent(context.Background(), wire.Event{ID: "ev-5", Kind: wire.EventRating, At: at, Case: "c2", Level: 4, Channel: "qr"}, at); err != nil {
+	clash := wire.Event{ID: "desk-07-ev-5", Kind: wire.EventRating, At: at, Case: "desk-07-c2", Level: 3, Channel: "qr"}
+	if _, err := p.st.PutEvent(context.Background(), wire.Event{ID: "desk-07-ev-5", Kind: wire.EventRating, At: at, Case: "desk-07-c2", Level: 4, Channel: "qr"}, at); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.QueueEvent(clash, nil); err != nil {
@@ -56,14 +56,14 @@ func TestEventsThroughOutbox(t *testing.T) {
 	if err := New(s, p.client(http.DefaultTransport), opt).Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	checkDelivered(t, s, p, []string{"c1"})
+	checkDelivered(t, s, p, []string{"desk-07-c1"})
 	if left, _ := s.PendingEvents(); len(left) != 0 {
 		t.Errorf("events left in the outbox: %+v", left)
 	}
-	if got := strings.Join(told, ", "); got != "ev-1 sent, ev-2 sent, ev-3 sent, ev-4 sent, ev-5 failed" {
+	if got := strings.Join(told, ", "); got != "desk-07-ev-1 sent, desk-07-ev-2 sent, desk-07-ev-3 sent, desk-07-ev-4 sent, desk-07-ev-5 failed" {
 		t.Errorf("told %s", got)
 	}
-	evs, err := p.st.CaseEvents(context.Background(), "c1")
+	evs, err := p.st.CaseEvents(context.Background(), "desk-07-c1")
 	if err != nil || len(evs) != 3 || evs[1].SHA256 != sum(contract) {
 		t.Errorf("platform's events of c1: %+v, %v", evs, err)
 	}
@@ -108,7 +108,7 @@ func TestLookupVaultOffline(t *testing.T) {
 
 func TestSyncCatalog(t *testing.T) {
 	dir := t.TempDir()
-	p := newPlatform(t, filepath.Join(dir, "platform"))
+	p := newBarePlatform(t, filepath.Join(dir, "platform"))
 	s := openStore(t, dir)
 	c := p.client(http.DefaultTransport)
 	if rev, err := SyncCatalog(context.Background(), c, s); rev != 0 || err != nil {
@@ -140,7 +140,10 @@ func TestPinnedTLS(t *testing.T) {
 	}
 	defer st.Close()
 	srv := platform.New(st, platform.Options{})
-	token, _ := srv.Enrol("甘井子区政务服务中心", "kiosk-07")
+	token, _ := srv.Enrol(platform.RoleKiosk, "甘井子区政务服务中心", "desk-07")
+	if _, _, err := srv.PublishCatalog([]byte(`{"revision":1,"items":[]}`)); err != nil { // the revision addCase names
+		t.Fatal(err)
+	}
 	cfg, info, err := platform.LoadTLS(platform.TLSOptions{Dir: filepath.Join(dir, "platform")})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +159,7 @@ func TestPinnedTLS(t *testing.T) {
 	url := "https://" + ln.Addr().String()
 
 	s := openStore(t, dir)
-	addCase(t, s, "c1", map[string]int{"page": 30 << 10})
+	addCase(t, s, "desk-07-c1", map[string]int{"page": 30 << 10})
 	pinned, err := PinnedTransport(info.CertFile)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +167,7 @@ func TestPinnedTLS(t *testing.T) {
 	if err := New(s, &Client{BaseURL: url, Token: token, HTTP: &http.Client{Transport: pinned}}, fast).Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := s.CaseState("c1"); st != store.StateSent {
+	if st, _ := s.CaseState("desk-07-c1"); st != store.StateSent {
 		t.Errorf("case over TLS is %s", st)
 	}
 

@@ -47,6 +47,9 @@ func ValidIDNumber(s string) bool {
 // VaultQuery asks what is on file for one applicant.
 type VaultQuery struct {
 	IDNumber string `json:"id_number"`
+	// Codes, if given, are the material codes asked about; a kiosk's
+	// answer holds entries of these codes only.
+	Codes []string `json:"codes,omitempty"`
 }
 
 // Vault entry sources.
@@ -118,14 +121,17 @@ func better(a, b VaultEntry) bool {
 // ConfirmRequest confirms materials of a case the platform holds: a clerk
 // reviewed them and they pass, so they enter the applicant's vault.
 type ConfirmRequest struct {
-	Clerk     string            `json:"clerk"`     // who confirmed, by staff number or name
+	// Clerk is ignored: the platform takes the clerk from the session.
+	Clerk     string            `json:"clerk,omitempty"`
 	Materials []ConfirmMaterial `json:"materials"` // non-exempt materials of the case, by code
 }
 
 // ConfirmMaterial is one material to confirm and how long it stays valid.
 type ConfirmMaterial struct {
-	Code       string    `json:"code"`
-	ValidUntil time.Time `json:"valid_until,omitzero"` // zero: no end
+	Code string `json:"code"`
+	// ValidUntil is ignored: the platform takes the validity from the
+	// catalogue (Material.ValidDays).
+	ValidUntil time.Time `json:"valid_until,omitzero"`
 }
 
 // ConfirmAnswer lists the vault entries the confirmation made or kept.
@@ -186,6 +192,24 @@ func (e Event) Check() error {
 	}
 	if e.Case != "" && !ValidCaseID(e.Case) {
 		return fmt.Errorf("event %s: case %q is not a valid case id", e.ID, e.Case)
+	}
+	for _, f := range []struct{ name, v string }{{"clerk", e.Clerk}, {"item", e.Item}, {"material", e.Material}, {"criterion", e.Criterion}} {
+		if f.v == "" {
+			continue
+		}
+		if err := ValidName(f.v); err != nil {
+			return fmt.Errorf("event %s: %s %v", e.ID, f.name, err)
+		}
+	}
+	if e.Reason != "" {
+		if err := CheckText(e.Reason, MaxTextRunes); err != nil {
+			return fmt.Errorf("event %s: reason %v", e.ID, err)
+		}
+	}
+	for i, r := range e.Reasons {
+		if err := CheckText(r, MaxTextRunes); err != nil {
+			return fmt.Errorf("event %s: reason %d %v", e.ID, i, err)
+		}
 	}
 	needCase := func() error {
 		if e.Case == "" {

@@ -82,10 +82,12 @@ type MissingResponse struct {
 	Missing []string `json:"missing"`
 }
 
-// CaseSummary is a line of the platform's case list. IDNumber is masked.
+// CaseSummary is a line of the platform's case list. Name and IDNumber are
+// masked.
 type CaseSummary struct {
 	ID         string    `json:"id"`
 	Terminal   string    `json:"terminal"`
+	Hall       string    `json:"hall"`
 	Items      []string  `json:"items"`
 	Applicant  Applicant `json:"applicant"`
 	Materials  int       `json:"materials"`
@@ -113,6 +115,11 @@ const (
 	// CodeUploadLocked answers a PATCH while another is appending to the same
 	// upload; retry after a while.
 	CodeUploadLocked = "upload_locked"
+	// CodeQuotaExceeded (507) refuses bytes that would take the sending
+	// terminal past its quota of staged bytes (blobs sent and not yet named
+	// by a commit, plus open uploads); retry after committing, or after
+	// what it holds has been dropped.
+	CodeQuotaExceeded = "quota_exceeded"
 )
 
 // Error says what went wrong, in a code a program can act on and a message
