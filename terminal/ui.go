@@ -30,8 +30,9 @@ type Kiosk struct {
 	win  fyne.Window
 	root fyne.CanvasObject
 
-	mu        sync.Mutex // guards sess and lastTouch against the polling goroutines
+	mu        sync.Mutex // guards sess, lastTouch and shown against the polling goroutines
 	sess      *session
+	shown     fyne.CanvasObject // the screen laid out last (Screen)
 	lastTouch time.Time
 
 	readerFault string           // the card reader's last error, for the status line; UI thread
@@ -171,6 +172,12 @@ func (k *Kiosk) content() fyne.CanvasObject {
 func (k *Kiosk) show(screen fyne.CanvasObject) {
 	k.body.Objects = []fyne.CanvasObject{screen}
 	k.body.Refresh()
+	// Screen reports the new screen only now that it is laid out: a test
+	// that waits for it must not start tapping while the layout runs (the
+	// test driver runs UI callbacks on the goroutine that asks).
+	k.mu.Lock()
+	k.shown = screen
+	k.mu.Unlock()
 }
 
 func setScale(s float32) { fyne.CurrentApp().Settings().SetTheme(yicitheme.Theme{Scale: s}) }
@@ -517,7 +524,10 @@ func (k *Kiosk) tick() {
 
 // Screen names the screen on show: welcome, find, question, materials or done.
 func (k *Kiosk) Screen() string {
-	switch k.body.Objects[0] {
+	k.mu.Lock()
+	shown := k.shown
+	k.mu.Unlock()
+	switch shown {
 	case k.items:
 		return "find"
 	case k.question:
