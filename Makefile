@@ -11,7 +11,7 @@ unexport LC_ALL
 # tools, SANE's test scanner and poppler (tests render PDFs to PNG).
 DEB := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
        libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth x11-utils xdotool imagemagick \
-       sane-utils poppler-utils
+       sane-utils poppler-utils cups-client
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := bin
 DATA ?= $(HOME)/.local/share/yici-demo
