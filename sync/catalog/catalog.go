@@ -86,11 +86,30 @@ type Material struct {
 	// the vault (S13); 0 means DefaultValidDays. The platform takes it from
 	// here, never from the desk that confirms.
 	ValidDays int `json:"valid_days,omitempty"`
+	// DeferDays is how many days after a 容缺 acceptance a deferrable
+	// material must be supplied by (S6), the deadline of the commitment
+	// letter; 0 means DefaultDeferDays. An item's entry may set its own;
+	// otherwise it comes from the library.
+	DeferDays int `json:"defer_days,omitempty"`
 }
 
 // DefaultValidDays is how long a confirmed copy stays on file when its
 // material does not say.
 const DefaultValidDays = 365
+
+// DefaultDeferDays is how long a deferred material may follow an acceptance
+// when its material does not say: a month, time enough to fetch a document
+// from another body, short enough that an open gap is noticed (S6).
+const DefaultDeferDays = 30
+
+// Deferral returns how many days a deferred copy of m may follow the
+// acceptance.
+func (m *Material) Deferral() int {
+	if m.DeferDays <= 0 {
+		return DefaultDeferDays
+	}
+	return m.DeferDays
+}
 
 // Validity returns how long a confirmed copy of m stays on file.
 func (m *Material) Validity() time.Duration {

@@ -131,6 +131,7 @@ func TestCheckRejects(t *testing.T) {
 		{"unknown list", func(c *Catalog) { c.Items[1].Lists = []string{"马上办"} }, "item B: special list \"马上办\""},
 		{"material without criteria", func(c *Catalog) { c.Items[0].Materials[1].Criteria = nil }, "item A material M-X: no review criteria"},
 		{"negative validity", func(c *Catalog) { c.Items[0].Materials[1].ValidDays = -1 }, "item A material M-X: valid_days -1"},
+		{"negative deferral", func(c *Catalog) { c.Items[0].Materials[1].DeferDays = -3 }, "item A material M-X: defer_days -3"},
 		{"duplicate material", func(c *Catalog) { c.Items[0].Materials[1].Code = "M-ID" }, "item A material M-ID: duplicate code"},
 		{"unresolvable material", func(c *Catalog) { c.Items[1].Materials[0].Code = "M-NONE" }, "item B material M-NONE: name is required"},
 		{"one code two names", func(c *Catalog) {

@@ -201,6 +201,10 @@ func mergeNeed(ns []Needed, at map[string]int, m Material, owner string) []Neede
 		n.Deferrable = n.Deferrable || m.Deferrable
 	}
 	n.Required = n.Required || m.Required
+	if n.DeferDays != m.DeferDays {
+		// The earliest deadline holds: every item must have it in time.
+		n.DeferDays = min(n.Deferral(), m.Deferral())
+	}
 	n.Original = n.Original || m.Original
 	n.Copies = max(n.Copies, m.Copies)
 	for _, cr := range m.Criteria {
@@ -231,4 +235,30 @@ func (q *Question) choice(id string) *Choice {
 		}
 	}
 	return nil
+}
+
+// MaterialsOf merges the materials of these items, each once, by the rules
+// of Resolve (required if any item requires it, deferrable only if every
+// item that requires it allows it, the union of the criteria), without any
+// question answered. A window reviewing a case has its item codes, not the
+// answers that led to them, and reviews by these rules, so it is the same
+// list the applicant was given, less what answers added or removed.
+func (c *Catalog) MaterialsOf(items []string) ([]Needed, error) {
+	var ns []Needed
+	at := map[string]int{}
+	seen := map[string]bool{}
+	for _, code := range items {
+		it, ok := c.byCode[code]
+		if !ok {
+			return nil, fmt.Errorf("catalog: %q: no such item in revision %d", code, c.Revision)
+		}
+		if seen[code] {
+			continue
+		}
+		seen[code] = true
+		for _, m := range it.Materials {
+			ns = mergeNeed(ns, at, m, code)
+		}
+	}
+	return ns, nil
 }

@@ -160,6 +160,9 @@ func (k *checker) material(m *Material, path []string) {
 		m.Criteria = append([]Criterion(nil), lib.Criteria...)
 		m.ValidDays = lib.ValidDays
 	}
+	if m.DeferDays == 0 && lib != nil && lib != m {
+		m.DeferDays = lib.DeferDays // the entry's own deadline, else the library's
+	}
 	if m.Name == "" {
 		k.add(path, "name is required (or put %s in the materials library)", m.Code)
 		return
@@ -184,6 +187,9 @@ func (k *checker) material(m *Material, path []string) {
 	}
 	if m.ValidDays < 0 {
 		k.add(path, "valid_days %d, want zero (the default, %d) or more", m.ValidDays, DefaultValidDays)
+	}
+	if m.DeferDays < 0 {
+		k.add(path, "defer_days %d, want zero (the default, %d) or more", m.DeferDays, DefaultDeferDays)
 	}
 	if len(m.Criteria) == 0 {
 		k.add(path, "no review criteria (审核准则)")
