@@ -1,9 +1,16 @@
 package desk
 
 import (
+	"context"
+	"errors"
+	"fmt"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
+
+	"yici/sync/uploader"
+	"yici/sync/wire"
 )
 
 // signInForm asks for the clerk's staff number, PIN and window. The PIN is
@@ -56,4 +63,90 @@ func (f *signInForm) fail(msg string) {
 func (f *signInForm) clear() {
 	f.pin.SetText("")
 	f.message.SetText("")
+}
+
+// SignIn signs the clerk in at this desk with the platform, and shows the
+// review screen; a refusal shows on the form. Call it off the UI thread.
+func (d *Desk) SignIn(ctx context.Context, clerk, pin, window string) error {
+	ctx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
+	defer cancel()
+	fyne.DoAndWait(func() { d.signin.busy(true) })
+	ans, err := d.p.SignIn(ctx, clerk, pin, window)
+	var me wire.WhoAmI
+	if err == nil {
+		me, err = d.p.WhoAmI(ctx)
+	}
+	if err != nil {
+		fyne.DoAndWait(func() {
+			d.signin.busy(false)
+			d.signin.fail(signInMessage(err))
+		})
+		return err
+	}
+	d.mu.Lock()
+	d.signed, d.clerk, d.window, d.me = true, fmt.Sprintf("%s（%s）", ans.Name, ans.Clerk), ans.Window, me.Name
+	d.mu.Unlock()
+	fyne.DoAndWait(func() {
+		d.signin.busy(false)
+		d.signin.clear()
+		d.who.SetText(fmt.Sprintf("%s · 窗口 %s", d.clerkName(), ans.Window))
+		d.w.SetContent(d.review)
+	})
+	d.Refresh(ctx)
+	return nil
+}
+
+// SignOut ends the clerk's session and returns to the sign-in form,
+// forgetting the open case. Call it off the UI thread.
+func (d *Desk) SignOut(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
+	defer cancel()
+	err := d.p.SignOut(ctx)
+	d.lock("")
+	if err != nil {
+		fyne.Do(func() {
+			d.signin.fail("已退出；平台未确认会话结束（" + err.Error() + "），会话将按时失效")
+		})
+	}
+}
+
+// lock shows the sign-in form with msg and forgets what was on screen.
+func (d *Desk) lock(msg string) {
+	d.mu.Lock()
+	d.signed, d.clerk = false, ""
+	d.mu.Unlock()
+	fyne.DoAndWait(func() {
+		d.cases = nil
+		d.rv.clear()
+		d.list.UnselectAll()
+		d.list.Refresh()
+		d.signin.fail(msg)
+		d.w.SetContent(d.signin.content)
+	})
+}
+
+func (d *Desk) clerkName() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.clerk
+}
+
+// SignedIn reports whether a clerk is signed in.
+func (d *Desk) SignedIn() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.signed
+}
+
+func signInMessage(err error) string {
+	var se *uploader.StatusError
+	if errors.As(err, &se) {
+		switch se.Body.Code {
+		case wire.CodeSignInFailed:
+			return "工号或密码不对，请重试 / Staff number or PIN is wrong"
+		case wire.CodeClerkLocked:
+			return "密码错误次数过多，账号已暂时锁定，请稍后再试或联系管理员 / Locked after too many wrong PINs: " + se.Body.Message
+		}
+	}
+	return "无法登录：" + err.Error()
 }

@@ -11,6 +11,7 @@ import (
 	"yici/desk"
 	"yici/drivers/evalpad"
 	"yici/drivers/sim"
+	"yici/sync/visit"
 	"yici/terminal"
 )
 
@@ -93,13 +94,18 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 		func() error { return d.SignIn(ctx, demoClerk, demoPIN, "3") },
 		func() error {
 			d.Refresh(ctx)
-			fyne.DoAndWait(d.SelectLatest)
+			if err := d.OpenLatest(ctx); err != nil {
+				return err
+			}
 			return shot(deskTitle, "desk-1-case")
 		},
 		func() error {
 			// The clerk passes every material: they go into 张三's vault,
 			// and his next visit is not asked for them again.
-			fyne.DoAndWait(func() { d.Record(ctx) })
+			fyne.DoAndWait(d.PassAll)
+			if err := d.Decide(ctx, visit.Accept); err != nil {
+				return err
+			}
 			return shot(deskTitle, "desk-2-reviewed")
 		},
 		func() error { return shot(panelTitle, "devices-panel") },

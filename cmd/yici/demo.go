@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"yici/assets"
+	"yici/desk"
 	"yici/drivers/sim"
 	"yici/sync/platform"
 	"yici/terminal"
@@ -123,7 +124,9 @@ func demoMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	d, dw := deskWindow(a, deskClient, ap.cat)
+	// The demo has no print queue: the desk's A4 documents are saved.
+	d, dw := deskWindow(a, deskClient, ap.cat, desk.Options{Hall: "大连市示例区政务服务中心",
+		Documents: filepath.Join(*data, "desk-documents")})
 	pan := newPanel(a, card, prn, pad, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,

@@ -266,9 +266,9 @@ func kioskWindow(a fyne.App, ap *appliance, cfg terminal.Config, fullscreen bool
 	return k, w
 }
 
-func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Live) (*desk.Desk, fyne.Window) {
+func deskWindow(a fyne.App, c *uploader.Client, cat *catalog.Live, opt desk.Options) (*desk.Desk, fyne.Window) {
 	w := a.NewWindow(deskTitle)
-	d := desk.New(c, cat.Current(), w)
+	d := desk.New(c, cat.Current(), w, opt)
 	cat.OnUpdate(func(c *catalog.Catalog) { fyne.Do(func() { d.SetCatalog(c) }) })
 	w.Resize(fyne.NewSize(1400, 640))
 	return d, w

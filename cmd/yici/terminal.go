@@ -13,6 +13,8 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"yici/desk"
+	"yici/drivers/printer/lp"
 	"yici/drivers/serialport"
 	"yici/sync/uploader"
 	"yici/terminal"
@@ -86,7 +88,14 @@ func deskMain(args []string) error {
 	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "desk.token", "file holding this desk's enrolment token")
 	pin := fs.String("pin", "platform-cert.pem", "the platform's certificate to trust; empty: system roots")
+	hall := fs.String("hall", "示例政务服务中心", "hall name on the documents")
+	phone := fs.String("phone", "", "the hall's enquiry phone, on the documents")
+	a4printer := fs.String("a4-printer", "", "CUPS destination for A4 documents (lp -d); empty: the default destination; \"none\": save only")
+	docs := fs.String("documents", "", "directory the A4 documents are saved in; default DATA/documents")
 	fs.Parse(args)
+	if *docs == "" {
+		*docs = filepath.Join(*data, "documents")
+	}
 	token, err := readToken(*tokenFile)
 	if err != nil {
 		return err
@@ -99,7 +108,11 @@ func deskMain(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := newApp()
-	d, w := deskWindow(a, ap.client, ap.cat)
+	opt := desk.Options{Hall: *hall, Phone: *phone, Documents: *docs}
+	if *a4printer != "none" {
+		opt.Printer = lp.Queue{Printer: *a4printer}
+	}
+	d, w := deskWindow(a, ap.client, ap.cat, opt)
 	runBackground(ctx, func(ctx context.Context) { d.Run(ctx, 3*time.Second) },
 		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) },
 		keepToken(ap.client, *tokenFile))
