@@ -387,3 +387,12 @@ func (d *Desk) PassAll() {
 		s.SetSelectedIndex(0)
 	}
 }
+
+// Assessment says which decisions are open on the case on show. Call it on
+// the UI thread.
+func (d *Desk) Assessment() visit.Assessment {
+	if d.rv.v == nil {
+		return visit.Assessment{}
+	}
+	return d.rv.v.Options()
+}

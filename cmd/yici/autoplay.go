@@ -102,8 +102,15 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 		func() error {
 			// The clerk passes every material: they go into 张三's vault,
 			// and his next visit is not asked for them again.
-			fyne.DoAndWait(d.PassAll)
-			if err := d.Decide(ctx, visit.Accept); err != nil {
+			// What the kiosk did not capture (the photo receipt) is still
+			// due, so the case goes back with a one-time notice listing it.
+			var a visit.Assessment
+			fyne.DoAndWait(func() { d.PassAll(); a = d.Assessment() })
+			kind := visit.Accept
+			if !a.Accept.Open {
+				kind = visit.Return
+			}
+			if err := d.Decide(ctx, kind); err != nil {
 				return err
 			}
 			return shot(deskTitle, "desk-2-reviewed")
