@@ -101,11 +101,18 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	d.list = widget.NewList(
 		func() int { return len(d.cases) },
 		func() fyne.CanvasObject {
-			l := widget.NewLabel("00:00  张*  0000**********0000  居民身份证换领")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
+			// Two lines: who, then what — an item list as long as a bundle's
+			// is cut with an ellipsis, never mid-name without one.
+			who, what := widget.NewLabel(""), widget.NewLabel("")
+			who.Truncation, what.Truncation = fyne.TextTruncateEllipsis, fyne.TextTruncateEllipsis
+			return container.NewVBox(who, what)
 		},
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(d.caseLine(d.cases[i])) })
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			who, what := d.caseLines(d.cases[i])
+			box := o.(*fyne.Container)
+			box.Objects[0].(*widget.Label).SetText(who)
+			box.Objects[1].(*widget.Label).SetText(what)
+		})
 	d.list.OnSelected = func(i widget.ListItemID) {
 		if !d.selecting {
 			go d.Open(context.Background(), d.cases[i].ID)
@@ -128,18 +135,17 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	return d
 }
 
-// caseLine is one line of the case list: when, who (masked), what, and
-// what this desk decided of it.
-func (d *Desk) caseLine(c wire.CaseSummary) string {
+// caseLines are the two lines of a case in the list: when and who
+// (masked), with what this desk decided of it; then what was applied for.
+func (d *Desk) caseLines(c wire.CaseSummary) (who, what string) {
 	d.mu.Lock()
 	out := d.outcomes[c.ID]
 	d.mu.Unlock()
-	line := fmt.Sprintf("%s  %s  %s  %s", c.ReceivedAt.Local().Format("01-02 15:04"),
-		mask.Name(c.Applicant.Name), mask.ID(c.Applicant.IDNumber), d.itemNames(c.Items))
+	who = fmt.Sprintf("%s  %s  %s", c.ReceivedAt.Local().Format("01-02 15:04"), mask.Name(c.Applicant.Name), mask.ID(c.Applicant.IDNumber))
 	if out != "" {
-		line = "【" + kindName(out) + "】" + line
+		who = "【" + kindName(out) + "】" + who
 	}
-	return line
+	return who, fmt.Sprintf("%s · %d 件材料", d.itemNames(c.Items), c.Materials)
 }
 
 func (d *Desk) itemNames(codes []string) string {

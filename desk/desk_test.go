@@ -283,7 +283,7 @@ func TestAccept(t *testing.T) {
 		t.Errorf("acceptance notice not saved: %v", err)
 	}
 	var line string
-	fyne.DoAndWait(func() { line = h.d.caseLine(h.d.cases[0]) })
+	fyne.DoAndWait(func() { line, _ = h.d.caseLines(h.d.cases[0]) })
 	if !strings.HasPrefix(line, "【已受理】") {
 		t.Errorf("case line %q", line)
 	}

@@ -17,11 +17,10 @@ import (
 // clerk reviews what was handed in, not its size. Zoom is by steps; the
 // page scrolls when it is larger than the pane.
 type pageView struct {
-	title   *widget.Label
-	img     *canvas.Image
-	note    *widget.Label
-	scroll  *container.Scroll
-	content fyne.CanvasObject
+	title  *widget.Label
+	img    *canvas.Image
+	note   *widget.Label
+	scroll *container.Scroll
 
 	page image.Image // nil: nothing, or not an image
 	zoom float32     // 1: the page fits the pane's width
@@ -38,7 +37,6 @@ func newPageView() *pageView {
 	p.img.FillMode = canvas.ImageFillContain
 	p.img.ScaleMode = canvas.ImageScaleSmooth
 	p.scroll = container.NewScroll(p.img)
-	p.content = container.NewBorder(p.title, p.note, nil, nil, p.scroll)
 	return p
 }
 
@@ -82,19 +80,19 @@ func (p *pageView) step(dir int) {
 	p.layout()
 }
 
-// layout sizes the page: its width the pane's times the zoom, its height
-// by the page's proportions, so the scroll shows the rest.
+// layout sizes the page: at zoom 1 it fills the pane, whole (the scroll
+// gives its content at least the pane's size); larger, it is the pane's
+// size times the zoom and scrolls.
 func (p *pageView) layout() {
 	if p.page == nil {
 		return
 	}
-	b := p.page.Bounds()
-	w := p.scroll.Size().Width
-	if w <= 0 {
-		w = 480
+	size := fyne.NewSize(0, 0)
+	if p.zoom > 1 {
+		v := p.scroll.Size()
+		size = fyne.NewSize(v.Width*p.zoom, v.Height*p.zoom)
 	}
-	w *= p.zoom
-	p.img.SetMinSize(fyne.NewSize(w, w*float32(b.Dy())/float32(b.Dx())))
+	p.img.SetMinSize(size)
 	p.img.Refresh()
 	p.scroll.Refresh()
 }

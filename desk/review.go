@@ -50,7 +50,7 @@ func newReviewPane(d *Desk) *reviewPane {
 		page: newPageView(), criteria: widget.NewLabel(""), why: widget.NewLabel(""), buttons: map[visit.Kind]*widget.Button{}}
 	r.header.Wrapping = fyne.TextWrapWord
 	r.criteria.Wrapping = fyne.TextWrapWord
-	r.why.Wrapping = fyne.TextWrapWord
+	r.why.Truncation = fyne.TextTruncateEllipsis // one line: the page keeps its room
 	for _, k := range []struct {
 		kind  visit.Kind
 		label string
@@ -67,11 +67,17 @@ func newReviewPane(d *Desk) *reviewPane {
 	next := widget.NewButton("PgDn 下一件", func() { r.move(1) })
 	zoomIn := widget.NewButton("+ 放大", func() { r.page.step(1) })
 	zoomOut := widget.NewButton("- 缩小", func() { r.page.step(-1) })
-	pageBar := container.NewHBox(prev, next, zoomOut, zoomIn)
-	pagePane := container.NewBorder(pageBar, r.criteria, nil, nil, r.page.content)
+	// The page gets the most room: its controls share one line with its
+	// title, and the criteria stand beside it.
+	pageBar := container.NewBorder(nil, nil, r.page.title, container.NewHBox(prev, next, zoomOut, zoomIn))
+	side := container.NewBorder(nil, nil, nil, nil, container.NewVScroll(container.NewVBox(r.criteria, r.page.note)))
+	pageSplit := container.NewHSplit(r.page.scroll, side)
+	pageSplit.Offset = 0.7
+	pagePane := container.NewBorder(pageBar, nil, nil, nil, pageSplit)
 	split := container.NewHSplit(container.NewVScroll(r.rows), pagePane)
-	split.Offset = 0.45
-	bar := container.NewVBox(r.why, container.NewHBox(r.buttons[visit.Accept], r.buttons[visit.AcceptWithGaps], r.buttons[visit.Return], r.fix))
+	split.Offset = 0.36
+	bar := container.NewVBox(r.why,
+		container.NewHBox(r.buttons[visit.Accept], r.buttons[visit.AcceptWithGaps], r.buttons[visit.Return], r.fix))
 	r.content = container.NewBorder(r.header, bar, nil, nil, split)
 	return r
 }
@@ -355,19 +361,36 @@ func (r *reviewPane) update() {
 		s.Enable()
 	}
 	a := r.v.Options()
-	var why []string
-	for _, o := range []struct {
-		kind visit.Kind
-		opt  visit.Option
-	}{{visit.Accept, a.Accept}, {visit.AcceptWithGaps, a.AcceptWithGaps}, {visit.Return, a.Return}} {
-		if o.opt.Open {
-			r.buttons[o.kind].Enable()
-		}
-		if o.opt.Why != "" {
-			why = append(why, kindName(o.kind)+"："+o.opt.Why)
+	for kind, o := range map[visit.Kind]visit.Option{visit.Accept: a.Accept, visit.AcceptWithGaps: a.AcceptWithGaps, visit.Return: a.Return} {
+		if o.Open {
+			r.buttons[kind].Enable()
 		}
 	}
-	r.why.SetText(strings.Join(why, "\n"))
+	// One line: what the clerk must still do, or what stands in the way.
+	switch {
+	case len(a.Pending) > 0:
+		r.why.SetText("待审核 / to review: " + strings.Join(r.names(a.Pending), "、"))
+	case len(a.Blocking) > 0:
+		r.why.SetText("缺少或不符合 / missing or failing: " + strings.Join(r.names(a.Blocking), "、"))
+	default:
+		r.why.SetText("材料齐全，可受理 / complete: F9 to accept")
+	}
+}
+
+// names are the names of material codes on the checklist.
+func (r *reviewPane) names(codes []string) []string {
+	byCode := map[string]string{}
+	for _, row := range r.v.Checklist() {
+		byCode[row.Code] = row.Name
+	}
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = byCode[c]
+		if out[i] == "" {
+			out[i] = c
+		}
+	}
+	return out
 }
 
 func keyOf(k visit.Kind) string {
