@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"yici/drivers/evalpad"
 	"yici/drivers/printer/a4"
 	"yici/sync/mask"
 	"yici/sync/visit"
@@ -78,7 +79,52 @@ func (d *Desk) Decide(ctx context.Context, kind visit.Kind) error {
 		d.list.Refresh()
 		d.say(msg)
 	})
+	if err == nil && d.opt.Pad != nil {
+		rated := d.rate(ctx, m, dec)
+		fyne.DoAndWait(func() { d.say(msg + "\n" + rated) })
+	}
 	return err
+}
+
+// rate asks the applicant to rate the service on the window's pad, once
+// per case (S17), and sends the rating in the clerk's name; it says what
+// came of it. No answer in time leaves the receipt's QR code.
+func (d *Desk) rate(ctx context.Context, m wire.Manifest, dec visit.Decision) string {
+	d.mu.Lock()
+	me, ses, done := d.me, d.session, d.rated[m.ID]
+	d.rated[m.ID] = true
+	d.mu.Unlock()
+	if done {
+		return ""
+	}
+	fyne.DoAndWait(func() { d.say("请申请人在评价器上评价 / asking the applicant to rate on the pad…") })
+	window := ses.Window
+	if window == "" {
+		window = me
+	}
+	p := evalpad.Prompt{CaseNo: m.ID, ClerkName: ses.Name, ClerkID: ses.Clerk, Window: window, Item: cut(strings.Join(dec.ItemNames, "、"), 128)}
+	if err := d.opt.Pad.Prompt(ctx, p); err != nil {
+		return "评价器暂不可用，可扫回执二维码评价 / pad unavailable: " + err.Error()
+	}
+	r, err := d.opt.Pad.AskRating(ctx, d.opt.RateWait)
+	if errors.Is(err, evalpad.ErrNoRating) {
+		return "未评价，可扫回执二维码评价 / not rated; the receipt's QR code remains"
+	}
+	if err != nil {
+		return "评价未收到 / rating failed: " + err.Error()
+	}
+	reasons := make([]string, len(r.Reasons))
+	for i, x := range r.Reasons {
+		reasons[i] = x.String()
+	}
+	e := wire.Event{ID: me + "-" + m.ID + "-rating", Kind: wire.EventRating, At: d.opt.Now().UTC(), Case: m.ID,
+		Level: r.Level.Stars(), Reasons: reasons, Channel: "pad"}
+	ctx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
+	defer cancel()
+	if err := d.p.PutEvent(ctx, e); err != nil {
+		return "评价未能送达平台 / rating not sent: " + err.Error()
+	}
+	return "申请人评价：" + r.Level.String()
 }
 
 // correct reopens the decided case for new verdicts; the next decision
@@ -208,4 +254,13 @@ func countFailing(dec visit.Decision) int {
 		}
 	}
 	return n
+}
+
+// cut shortens s to at most n runes (the pad shows 128 of an item name).
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

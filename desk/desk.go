@@ -20,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"yici/drivers/evalpad"
 	"yici/sync/catalog"
 	"yici/sync/mask"
 	"yici/sync/uploader"
@@ -47,11 +48,19 @@ type Printer interface {
 	Print(ctx context.Context, title string, pdf []byte) (job string, err error)
 }
 
+// Pad is the window's evaluation pad (评价器, *evalpad.Pad).
+type Pad interface {
+	Prompt(ctx context.Context, p evalpad.Prompt) error
+	AskRating(ctx context.Context, timeout time.Duration) (evalpad.Rating, error)
+}
+
 // Options are the window's settings.
 type Options struct {
 	Hall      string        // on the documents
 	Phone     string        // the hall's enquiry phone, on the documents
 	Printer   Printer       // nil: documents are only saved
+	Pad       Pad           // nil: no pad at this window; the receipt's QR code remains
+	RateWait  time.Duration // how long the pad waits for a rating; default 90 s
 	Documents string        // directory the PDFs are saved in; "" keeps none
 	Timeout   time.Duration // of each platform call; default 15 s
 	Now       func() time.Time
@@ -68,11 +77,13 @@ type Desk struct {
 	mu       sync.Mutex // signed, clerk, window, me and cats: read off the UI thread
 	signed   bool
 	clerk    string // "name（staff number）" of the clerk signed in
+	session  wire.SessionAnswer
 	window   string
 	me       string // this desk's terminal name: its event ids begin with it
 	cats     map[int]*catalog.Catalog
 	current  *catalog.Catalog // the newest revision, for the list's item names
 	outcomes map[string]visit.Kind
+	rated    map[string]bool // one pad rating per case and visit (S17)
 
 	// On the UI thread only.
 	selecting bool // OpenLatest selects the line it opens itself
@@ -92,7 +103,10 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	d := &Desk{p: p, opt: opt, w: w, current: cat, cats: map[int]*catalog.Catalog{}, outcomes: map[string]visit.Kind{}}
+	if opt.RateWait <= 0 {
+		opt.RateWait = 90 * time.Second
+	}
+	d := &Desk{p: p, opt: opt, w: w, current: cat, cats: map[int]*catalog.Catalog{}, outcomes: map[string]visit.Kind{}, rated: map[string]bool{}}
 	if cat != nil {
 		d.cats[cat.Revision] = cat
 	}

@@ -23,6 +23,9 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"yici/assets"
+	"yici/drivers/evalpad"
+	"yici/drivers/serialport"
+	"yici/drivers/sim"
 	"yici/sync/catalog"
 	"yici/sync/platform"
 	"yici/sync/uploader"
@@ -46,7 +49,7 @@ type hall struct {
 	docs    string
 }
 
-func newHall(t *testing.T, p func(*uploader.Client) Platform) *hall {
+func newHall(t *testing.T, p func(*uploader.Client) Platform, opts ...func(*Options)) *hall {
 	t.Helper()
 	st, err := platform.OpenBolt(t.TempDir())
 	if err != nil {
@@ -83,7 +86,11 @@ func newHall(t *testing.T, p func(*uploader.Client) Platform) *hall {
 	test.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	w.Resize(fyne.NewSize(1280, 800))
-	h.d = New(plat, cat, w, Options{Hall: "大连市示例区政务服务中心", Printer: h.printer, Documents: h.docs})
+	opt := Options{Hall: "大连市示例区政务服务中心", Printer: h.printer, Documents: h.docs}
+	for _, o := range opts {
+		o(&opt)
+	}
+	h.d = New(plat, cat, w, opt)
 	return h
 }
 
@@ -429,5 +436,63 @@ func TestSignInOut(t *testing.T) {
 	}
 	if _, err := h.cl.Cases(ctx); err == nil {
 		t.Error("the desk reads cases after signing out")
+	}
+}
+
+// After the decision the window's pad asks the applicant to rate the
+// service (S17): the rating reaches the platform in the clerk's name, once
+// per case.
+func TestPadRating(t *testing.T) {
+	simPad, err := sim.NewPad()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { simPad.Close() })
+	port, err := serialport.Open(simPad.Path(), serialport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := evalpad.New(port, nil)
+	t.Cleanup(func() { pad.Close() })
+	h := newHall(t, nil, func(o *Options) { o.Pad, o.RateWait = pad, 10*time.Second })
+	ctx := context.Background()
+	m := h.putCase("20261127-090000-0006", 2, []string{"GA-0101"},
+		map[string][]byte{"M-ID-OLD": page(200), "M-PHOTO": page(120)}, "M-HUKOU")
+	h.signIn()
+	if err := h.d.OpenLatest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.verdict("M-ID-OLD", 0)
+	h.verdict("M-PHOTO", 0)
+	// The applicant presses 非常满意 once the pad asks.
+	pressed := make(chan error, 1)
+	go func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := simPad.Press(evalpad.VerySatisfied)
+			if err == nil || time.Now().After(deadline) {
+				pressed <- err
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if err := h.d.Decide(ctx, visit.Accept); err != nil {
+		t.Fatalf("accept: %v (%s)", err, h.status())
+	}
+	if err := <-pressed; err != nil {
+		t.Fatalf("the pad never asked: %v (%s)", err, h.status())
+	}
+	var rating []wire.Event
+	for _, e := range h.events(m.ID) {
+		if e.Kind == wire.EventRating {
+			rating = append(rating, e)
+		}
+	}
+	if len(rating) != 1 || rating[0].Level != 5 || rating[0].Clerk != "0001" || rating[0].Channel != "pad" {
+		t.Fatalf("ratings %+v, want one of 5 stars for clerk 0001", rating)
+	}
+	if !strings.Contains(h.status(), "申请人评价") {
+		t.Errorf("status %q", h.status())
 	}
 }

@@ -84,7 +84,7 @@ func (d *Desk) SignIn(ctx context.Context, clerk, pin, window string) error {
 		return err
 	}
 	d.mu.Lock()
-	d.signed, d.clerk, d.window, d.me = true, fmt.Sprintf("%s（%s）", ans.Name, ans.Clerk), ans.Window, me.Name
+	d.signed, d.clerk, d.window, d.me, d.session = true, fmt.Sprintf("%s（%s）", ans.Name, ans.Clerk), ans.Window, me.Name, ans
 	d.mu.Unlock()
 	fyne.DoAndWait(func() {
 		d.signin.busy(false)
