@@ -223,6 +223,18 @@ func (p ports) devices(cardPath, prnPath, padPath string) (*idcard.Reader, *prin
 	return idcard.New(cp, nil), printer.New(pp, printer.Options{}), pad, nil
 }
 
+// pad opens the window's evaluation pad, if one is configured (nil
+// otherwise: the receipt's QR code remains).
+func (p ports) pad(path string) (*evalpad.Pad, error) {
+	port, err := p.open(serialport.RoleEvalPad, path)
+	if err != nil || port == nil {
+		return nil, err
+	}
+	d := evalpad.New(port, nil)
+	p.ap.closer = append(p.ap.closer, d.Close)
+	return d, nil
+}
+
 // scanner picks the document scanner: the configured SANE device, or the
 // flag's: "sim" for the simulated one, "folder:DIR" for a scanner that
 // drops its pages into DIR, otherwise a name for scanimage -d.

@@ -92,6 +92,7 @@ func deskMain(args []string) error {
 	phone := fs.String("phone", "", "the hall's enquiry phone, on the documents")
 	a4printer := fs.String("a4-printer", "", "CUPS destination for A4 documents (lp -d); empty: the default destination; \"none\": save only")
 	docs := fs.String("documents", "", "directory the A4 documents are saved in; default DATA/documents")
+	padPath := fs.String("evalpad", "", "serial port of the window's evaluation pad (评价器); empty: rating by QR code only")
 	fs.Parse(args)
 	if *docs == "" {
 		*docs = filepath.Join(*data, "documents")
@@ -109,6 +110,13 @@ func deskMain(args []string) error {
 	defer stop()
 	a := newApp()
 	opt := desk.Options{Hall: *hall, Phone: *phone, Documents: *docs}
+	pad, err := ports{ap: ap}.pad(*padPath)
+	if err != nil {
+		return err
+	}
+	if pad != nil {
+		opt.Pad = pad
+	}
 	if *a4printer != "none" {
 		opt.Printer = lp.Queue{Printer: *a4printer}
 	}
