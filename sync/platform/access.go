@@ -91,6 +91,7 @@ var access = map[string]rule{
 	"PUT /v1/cases/{id}":               senders,
 	"GET /v1/cases/{id}":               clerkRead,
 	"GET /v1/cases":                    clerkRead,
+	"POST /v1/cases/search":            clerkRead, // a person's cases in the hall, by the card's ID number
 	"POST /v1/cases/{id}/confirm":      clerkAct,
 	"POST /v1/vault/query":             kioskRead, // a kiosk gets codes and dates only
 	"PUT /v1/events/{id}":              senders,   // kinds a kiosk may send: eventKinds

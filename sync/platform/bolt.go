@@ -99,9 +99,10 @@ var (
 	bucketVault     = []byte("vault")     // applicant → bucket of refKey(ref) → sealed VaultEntry JSON
 	bucketEvents    = []byte("events")    // id → eventJSON
 	bucketCaseEv    = []byte("case_events")
-	bucketCatalog   = []byte("catalog")       // 8-byte revision → compact JSON
-	bucketSummaries = []byte("summaries")     // case id → sealed wire.CaseSummary JSON
-	bucketHallRecv  = []byte("hall_received") // hall, 0, 8-byte sequence → case id
+	bucketCatalog   = []byte("catalog")         // 8-byte revision → compact JSON
+	bucketSummaries = []byte("summaries")       // case id → sealed wire.CaseSummary JSON
+	bucketHallRecv  = []byte("hall_received")   // hall, 0, 8-byte sequence → case id
+	bucketApplicant = []byte("applicant_cases") // hall, 0, applicant key, 0, 8-byte sequence → case id
 
 	metaApplicantSecret = []byte("applicant_secret")
 	metaKeyCheck        = []byte("keycheck")
@@ -218,7 +219,7 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	s.lastTidy = time.Time{}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,
-			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog, bucketSummaries, bucketHallRecv,
+			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog, bucketSummaries, bucketHallRecv, bucketApplicant,
 			bucketClerks, bucketSessions, bucketSignInMisses} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -687,6 +688,11 @@ func (s *BoltStorage) putSummary(tx *bbolt.Tx, c Case, seq uint64) error {
 	if err := tx.Bucket(bucketHallRecv).Put(hallKey(c.Hall, seq), []byte(c.Manifest.ID)); err != nil {
 		return err
 	}
+	if c.Applicant != "" {
+		if err := tx.Bucket(bucketApplicant).Put(hallKey(c.Hall+"\x00"+c.Applicant, seq), []byte(c.Manifest.ID)); err != nil {
+			return err
+		}
+	}
 	return tx.Bucket(bucketSummaries).Put([]byte(c.Manifest.ID), sealed)
 }
 
@@ -757,19 +763,30 @@ func (s *BoltStorage) GetCase(_ context.Context, id string) (Case, error) {
 
 // ListCases implements Storage.
 func (s *BoltStorage) ListCases(_ context.Context, hall string, limit int) ([]wire.CaseSummary, error) {
+	return s.summaries(bucketHallRecv, hall, limit)
+}
+
+// CasesOf implements Storage.
+func (s *BoltStorage) CasesOf(_ context.Context, hall, applicant string, limit int) ([]wire.CaseSummary, error) {
+	return s.summaries(bucketApplicant, hall+"\x00"+applicant, limit)
+}
+
+// summaries returns up to limit case summaries of the index bucket under
+// prefix, newest first.
+func (s *BoltStorage) summaries(bucket []byte, prefix string, limit int) ([]wire.CaseSummary, error) {
 	out := []wire.CaseSummary{}
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		sums := tx.Bucket(bucketSummaries)
-		prefix := append([]byte(hall), 0)
-		cur := tx.Bucket(bucketHallRecv).Cursor()
-		// The last key of the hall: seek past it, then step back.
-		k, id := cur.Seek(append(append([]byte(hall), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		p := append([]byte(prefix), 0)
+		cur := tx.Bucket(bucket).Cursor()
+		// The last key of the prefix: seek past it, then step back.
+		k, id := cur.Seek(append(append([]byte{}, p...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
 		if k == nil {
 			k, id = cur.Last()
 		} else {
 			k, id = cur.Prev()
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, id = cur.Prev() {
+		for ; k != nil && bytes.HasPrefix(k, p) && len(k) == len(p)+8 && len(out) < limit; k, id = cur.Prev() {
 			plain, err := s.c.Open(sums.Get(id), recordAD(bucketSummaries, string(id)))
 			if err != nil {
 				return fmt.Errorf("case summary %s: %w", id, err)

@@ -173,6 +173,7 @@ func New(st Storage, opt Options) *Server {
 	s.handle("/v1/blobs/{sha256}/uploads", s.upload)
 	s.handle("/v1/cases/{id}", s.caseByID)
 	s.handle("/v1/cases", s.cases)
+	s.handle("/v1/cases/search", s.searchCases)
 	s.handle("/v1/cases/{id}/confirm", s.confirm)
 	s.handle("/v1/vault/query", s.vaultQuery)
 	s.handle("/v1/events/{id}", s.putEvent)
@@ -606,7 +607,12 @@ func (s *Server) putCase(w http.ResponseWriter, r *http.Request, t Terminal, id 
 		s.internal(w, "make blobs durable", err)
 		return
 	}
-	stored, err := s.st.PutCase(ctx, Case{Manifest: m, Hall: t.Hall, ReceivedAt: s.now().UTC()})
+	key, err := s.applicantKey(ctx, m.Applicant.IDNumber)
+	if err != nil {
+		s.internal(w, "key applicant", err)
+		return
+	}
+	stored, err := s.st.PutCase(ctx, Case{Manifest: m, Hall: t.Hall, Applicant: key, ReceivedAt: s.now().UTC()})
 	switch {
 	case errors.Is(err, ErrConflict):
 		s.conflict(w, id)
@@ -709,6 +715,32 @@ func (s *Server) cases(w http.ResponseWriter, r *http.Request, c *Caller) {
 	}
 	c.Read("case list of hall " + c.Terminal.Hall)
 	out, err := s.st.ListCases(r.Context(), c.Terminal.Hall, limit)
+	if err != nil {
+		s.internal(w, "list cases", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// searchCases lists the cases of the caller's hall whose applicant has the
+// ID number in the body (read from the card at the window): a person's
+// pre-applications, found without typing a name.
+func (s *Server) searchCases(w http.ResponseWriter, r *http.Request, c *Caller) {
+	var q wire.CaseSearch
+	if !s.decode(w, r, &q) {
+		return
+	}
+	if !wire.ValidIDNumber(q.IDNumber) {
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, "id_number is not an 18-character resident ID number with a valid check digit", nil)
+		return
+	}
+	key, err := s.applicantKey(r.Context(), q.IDNumber)
+	if err != nil {
+		s.internal(w, "key applicant", err)
+		return
+	}
+	c.Read("cases of applicant " + key[:16])
+	out, err := s.st.CasesOf(r.Context(), c.Terminal.Hall, key, s.opt.MaxListCases)
 	if err != nil {
 		s.internal(w, "list cases", err)
 		return

@@ -405,3 +405,41 @@ func TestEnrol(t *testing.T) {
 		t.Errorf("stored terminal %+v, %v", tm, err)
 	}
 }
+
+// A desk finds the hall's cases of the person whose card it read; another
+// hall's desk finds none of them, and a kiosk may not search.
+func TestCaseSearch(t *testing.T) {
+	f := newFixture(t, Options{})
+	page := []byte("a page")
+	f.putCase(manifest("kiosk-01-case-1", page), page)
+	f.putCase(manifest("kiosk-01-case-2", page), page)
+	other := manifest("kiosk-01-case-3", page)
+	other.Applicant = wire.Applicant{Name: "李梅", IDNumber: "210204199208170022"}
+	f.putCase(other, page)
+	search := func(token string, hdr map[string]string, id string) (int, []wire.CaseSummary) {
+		code, _, b := f.send("POST", "/v1/cases/search", token, hdr, strings.NewReader(`{"id_number":"`+id+`"}`))
+		var out []wire.CaseSummary
+		json.Unmarshal(b, &out)
+		return code, out
+	}
+	code, got := search(f.desk, map[string]string{wire.HeaderSession: f.session}, "21020219880504123X")
+	if code != 200 || len(got) != 2 || got[0].ID != "kiosk-01-case-2" || got[1].ID != "kiosk-01-case-1" || got[0].Applicant.Name != "张*" {
+		t.Errorf("张三's cases: %d %+v", code, got)
+	}
+	far, err := f.srv.Enrol(RoleDesk, "西岗区政务服务中心", "desk-09")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.AddClerk("西岗区政务服务中心", "0909", "赵敏", "584062"); err != nil {
+		t.Fatal(err)
+	}
+	if code, got := search(far, map[string]string{wire.HeaderSession: f.signIn(far, "0909", "584062")}, "21020219880504123X"); code != 200 || len(got) != 0 {
+		t.Errorf("another hall's desk found %d: %d %+v", len(got), code, got)
+	}
+	if code, _ := search(f.token, nil, "21020219880504123X"); code != 403 {
+		t.Errorf("a kiosk searched: %d", code)
+	}
+	if code, _ := search(f.desk, map[string]string{wire.HeaderSession: f.session}, "210202198805041231"); code != 400 {
+		t.Errorf("a bad check digit: %d", code)
+	}
+}

@@ -96,6 +96,7 @@ func (e *OffsetError) Error() string {
 type Case struct {
 	Manifest   wire.Manifest // Terminal is the sender's enrolled name
 	Hall       string        // the sender's hall: who may read the case
+	Applicant  string        // the applicant's key (Server.applicantKey), to find their cases
 	ReceivedAt time.Time
 }
 
@@ -194,6 +195,10 @@ type Storage interface {
 	// the case is put (names and ID numbers masked), so a list decrypts no
 	// manifest.
 	ListCases(ctx context.Context, hall string, limit int) ([]wire.CaseSummary, error)
+	// CasesOf returns the summaries of up to limit cases of hall whose
+	// applicant has key applicant, the most recently received first.
+	// Cases stored before applicants were indexed are not found.
+	CasesOf(ctx context.Context, hall, applicant string, limit int) ([]wire.CaseSummary, error)
 
 	// AddTerminal enrols t. ErrExists if a terminal of that name is
 	// enrolled and not revoked; a revoked one is replaced.

@@ -2,6 +2,7 @@ package uploader
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 
@@ -12,6 +13,18 @@ import (
 func (c *Client) Cases(ctx context.Context) ([]wire.CaseSummary, error) {
 	var out []wire.CaseSummary
 	err := c.do(ctx, http.MethodGet, "/v1/cases", nil, "application/json", &out)
+	return out, err
+}
+
+// CasesOf lists the hall's cases of the applicant of idNumber, newest
+// first (a desk, with a clerk signed in). The number travels in the body.
+func (c *Client) CasesOf(ctx context.Context, idNumber string) ([]wire.CaseSummary, error) {
+	body, err := json.Marshal(wire.CaseSearch{IDNumber: idNumber})
+	if err != nil {
+		return nil, err
+	}
+	var out []wire.CaseSummary
+	err = c.do(ctx, http.MethodPost, "/v1/cases/search", body, "application/json", &out)
 	return out, err
 }
 

@@ -23,6 +23,14 @@ const (
 	CodeRateLimited = "rate_limited"
 )
 
+// CaseSearch asks POST /v1/cases/search for the cases of the caller's hall
+// whose applicant has this ID number (read from the card at the window);
+// the answer is []CaseSummary, newest first. The number travels in the
+// body, never in a URL.
+type CaseSearch struct {
+	IDNumber string `json:"id_number"`
+}
+
 // WhoAmI answers GET /v1/whoami.
 type WhoAmI struct {
 	Name      string    `json:"name"`
