@@ -35,6 +35,7 @@ type Platform interface {
 	SignOut(ctx context.Context) error
 	WhoAmI(ctx context.Context) (wire.WhoAmI, error)
 	Cases(ctx context.Context) ([]wire.CaseSummary, error)
+	CasesOf(ctx context.Context, idNumber string) ([]wire.CaseSummary, error)
 	Case(ctx context.Context, id string) (*wire.Manifest, error)
 	Catalog(ctx context.Context, rev int) ([]byte, error)
 	Vault(ctx context.Context, idNumber string) (wire.VaultAnswer, error)
@@ -60,6 +61,7 @@ type Options struct {
 	Phone     string        // the hall's enquiry phone, on the documents
 	Printer   Printer       // nil: documents are only saved
 	Pad       Pad           // nil: no pad at this window; the receipt's QR code remains
+	Reader    CardReader    // nil: no card reader at this window
 	RateWait  time.Duration // how long the pad waits for a rating; default 90 s
 	Documents string        // directory the PDFs are saved in; "" keeps none
 	Timeout   time.Duration // of each platform call; default 15 s
@@ -84,14 +86,17 @@ type Desk struct {
 	current  *catalog.Catalog // the newest revision, for the list's item names
 	outcomes map[string]visit.Kind
 	rated    map[string]bool // one pad rating per case and visit (S17)
+	person   *applicant      // the person at the window, met by their card
+	inquired map[string]bool // cases whose first inquiry is recorded
 
 	// On the UI thread only.
-	selecting bool // OpenLatest selects the line it opens itself
-	cases     []wire.CaseSummary
-	list      *widget.List
-	who       *widget.Label
-	status    *widget.Label
-	rv        *reviewPane
+	selecting   bool // OpenLatest selects the line it opens itself
+	cases       []wire.CaseSummary
+	list        *widget.List
+	who         *widget.Label
+	personLabel *widget.Label
+	status      *widget.Label
+	rv          *reviewPane
 }
 
 // New builds the desk in w over cat (the newest catalogue revision); it
@@ -106,7 +111,7 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	if opt.RateWait <= 0 {
 		opt.RateWait = 90 * time.Second
 	}
-	d := &Desk{p: p, opt: opt, w: w, current: cat, cats: map[int]*catalog.Catalog{}, outcomes: map[string]visit.Kind{}, rated: map[string]bool{}}
+	d := &Desk{p: p, opt: opt, w: w, current: cat, cats: map[int]*catalog.Catalog{}, outcomes: map[string]visit.Kind{}, rated: map[string]bool{}, inquired: map[string]bool{}}
 	if cat != nil {
 		d.cats[cat.Revision] = cat
 	}
@@ -137,9 +142,11 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	split.Offset = 0.28
 	d.who = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	refresh := widget.NewButton("F5 刷新 / Refresh", func() { go d.Refresh(context.Background()) })
+	read := widget.NewButton("F2 读卡 / Read card", func() { go d.ReadCard(context.Background()) })
+	d.personLabel = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	out := widget.NewButton("F4 退出登录 / Sign out", func() { go d.SignOut(context.Background()) })
-	top := container.NewBorder(nil, nil, widget.NewLabelWithStyle("综合窗口 · 收件审核 / Window desk · review", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewHBox(d.who, refresh, out))
+	title := widget.NewLabelWithStyle("综合窗口 / Window desk", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	top := container.NewBorder(nil, nil, title, container.NewHBox(d.who, read, refresh, out), d.personLabel)
 	d.review = container.NewBorder(top, d.status, nil, nil, split)
 	d.signin = newSignInForm(func(clerk, pin, window string) {
 		go d.SignIn(context.Background(), clerk, pin, window)
@@ -181,7 +188,13 @@ func (d *Desk) Refresh(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
 	defer cancel()
-	cs, err := d.p.Cases(ctx)
+	var cs []wire.CaseSummary
+	var err error
+	if a := d.applicant(); a != nil {
+		cs, err = d.p.CasesOf(ctx, a.idNumber)
+	} else {
+		cs, err = d.p.Cases(ctx)
+	}
 	if sessionEnded(err) {
 		d.lock("会话已结束，请重新登录 / Session ended: sign in again")
 		return
@@ -192,7 +205,11 @@ func (d *Desk) Refresh(ctx context.Context) {
 			return
 		}
 		d.cases = cs
-		d.say(fmt.Sprintf("本厅办件 %d 件 · 更新于 %s", len(cs), d.opt.Now().Format("15:04:05")))
+		whose := "本厅办件"
+		if d.applicant() != nil {
+			whose = "此申请人在本厅的办件"
+		}
+		d.say(fmt.Sprintf("%s %d 件 · 更新于 %s", whose, len(cs), d.opt.Now().Format("15:04:05")))
 		d.list.Refresh()
 	})
 }
@@ -252,6 +269,10 @@ func (d *Desk) key(ev *fyne.KeyEvent) {
 		return
 	}
 	switch ev.Name {
+	case fyne.KeyF2:
+		go d.ReadCard(context.Background())
+	case fyne.KeyF3:
+		d.Done()
 	case fyne.KeyF4:
 		go d.SignOut(context.Background())
 	case fyne.KeyF5:

@@ -24,6 +24,7 @@ import (
 
 	"yici/assets"
 	"yici/drivers/evalpad"
+	"yici/drivers/idcard"
 	"yici/drivers/serialport"
 	"yici/drivers/sim"
 	"yici/sync/catalog"
@@ -117,9 +118,13 @@ func page(shade uint8) []byte {
 // handed in, the exempt ones on file.
 func (h *hall) putCase(id string, rev int, items []string, pages map[string][]byte, exempt ...string) wire.Manifest {
 	h.t.Helper()
+	return h.putCaseOf(wire.Applicant{Name: "张三", IDNumber: zhangSan}, id, rev, items, pages, exempt...)
+}
+
+func (h *hall) putCaseOf(a wire.Applicant, id string, rev int, items []string, pages map[string][]byte, exempt ...string) wire.Manifest {
+	h.t.Helper()
 	ctx := context.Background()
-	m := wire.Manifest{ID: "K01-" + id, CatalogRevision: rev, Items: items,
-		Applicant: wire.Applicant{Name: "张三", IDNumber: zhangSan}, CreatedAt: time.Now().UTC()}
+	m := wire.Manifest{ID: "K01-" + id, CatalogRevision: rev, Items: items, Applicant: a, CreatedAt: time.Now().UTC()}
 	codes := make([]string, 0, len(pages))
 	for code := range pages {
 		codes = append(codes, code)
@@ -494,5 +499,57 @@ func TestPadRating(t *testing.T) {
 	}
 	if !strings.Contains(h.status(), "申请人评价") {
 		t.Errorf("status %q", h.status())
+	}
+}
+
+// The clerk reads the applicant's card at the window: the list shows this
+// person's cases in the hall only, the one there is opened, and the first
+// inquiry is recorded in the clerk's name, once.
+func TestMeetByCard(t *testing.T) {
+	card, err := sim.NewIDCard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { card.Close() })
+	port, err := serialport.Open(card.Path(), serialport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { port.Close() })
+	h := newHall(t, nil, func(o *Options) { o.Reader = idcard.New(port, nil) })
+	ctx := context.Background()
+	mine := h.putCase("20261127-090000-0007", 2, []string{"GA-0101"}, map[string][]byte{"M-ID-OLD": page(200)}, "M-HUKOU")
+	// Another person's case in the same hall is not listed.
+	h.putCaseOf(wire.Applicant{Name: "李梅", IDNumber: "210204199208170022"}, "20261127-090000-0008", 2, []string{"GA-0101"},
+		map[string][]byte{"M-ID-OLD": page(100)}, "M-HUKOU")
+	h.signIn()
+	if err := h.d.ReadCard(ctx); err == nil {
+		t.Fatal("read a card with none on the reader")
+	}
+	card.Place(sim.SampleCard)
+	if err := h.d.ReadCard(ctx); err != nil {
+		t.Fatalf("read card: %v (%s)", err, h.status())
+	}
+	var ids []string
+	var opened string
+	fyne.DoAndWait(func() {
+		for _, c := range h.d.cases {
+			ids = append(ids, c.ID)
+		}
+		if h.d.rv.m != nil {
+			opened = h.d.rv.m.ID
+		}
+	})
+	if !slices.Equal(ids, []string{mine.ID}) || opened != mine.ID {
+		t.Fatalf("listed %v, opened %q; want only and open %s", ids, opened, mine.ID)
+	}
+	if err := h.d.Open(ctx, mine.ID); err != nil { // opened again: the inquiry is not recorded twice
+		t.Fatal(err)
+	}
+	if got := kinds(h.events(mine.ID)); got != "first_inquiry:" {
+		t.Fatalf("events %s", got)
+	}
+	if e := h.events(mine.ID)[0]; e.Clerk != "0001" || e.Item != "GA-0101" {
+		t.Errorf("first inquiry %+v", e)
 	}
 }

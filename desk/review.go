@@ -128,6 +128,9 @@ func (d *Desk) Open(ctx context.Context, id string) error {
 	if err != nil || !current {
 		return err
 	}
+	if err := d.firstInquiry(ctx, m); err != nil {
+		fyne.DoAndWait(func() { d.say("首问登记未能送达平台 / first inquiry not recorded: " + err.Error()) })
+	}
 	// The pages, one by one: each appears when it is in.
 	for _, row := range v.Checklist() {
 		if row.Status != visit.Received {

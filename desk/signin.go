@@ -113,10 +113,11 @@ func (d *Desk) SignOut(ctx context.Context) {
 // lock shows the sign-in form with msg and forgets what was on screen.
 func (d *Desk) lock(msg string) {
 	d.mu.Lock()
-	d.signed, d.clerk = false, ""
+	d.signed, d.clerk, d.person = false, "", nil
 	d.mu.Unlock()
 	fyne.DoAndWait(func() {
 		d.cases = nil
+		d.personLabel.SetText("")
 		d.rv.clear()
 		d.list.UnselectAll()
 		d.list.Refresh()

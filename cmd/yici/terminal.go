@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"yici/desk"
+	"yici/drivers/idcard"
 	"yici/drivers/printer/lp"
 	"yici/drivers/serialport"
 	"yici/sync/uploader"
@@ -93,6 +94,7 @@ func deskMain(args []string) error {
 	a4printer := fs.String("a4-printer", "", "CUPS destination for A4 documents (lp -d); empty: the default destination; \"none\": save only")
 	docs := fs.String("documents", "", "directory the A4 documents are saved in; default DATA/documents")
 	padPath := fs.String("evalpad", "", "serial port of the window's evaluation pad (评价器); empty: rating by QR code only")
+	cardPath := fs.String("idcard", "", "serial port of the window's GA 467 ID-card reader; empty: none")
 	fs.Parse(args)
 	if *docs == "" {
 		*docs = filepath.Join(*data, "documents")
@@ -116,6 +118,13 @@ func deskMain(args []string) error {
 	}
 	if pad != nil {
 		opt.Pad = pad
+	}
+	if *cardPath != "" {
+		cp, err := (ports{ap: ap}).open(serialport.RoleIDCard, *cardPath)
+		if err != nil {
+			return err
+		}
+		opt.Reader = idcard.New(cp, nil)
 	}
 	if *a4printer != "none" {
 		opt.Printer = lp.Queue{Printer: *a4printer}
