@@ -566,7 +566,8 @@ func (k *Kiosk) Screen() string {
 }
 
 // The methods below do what the buttons do, for the demo's autoplay. Call
-// them on the UI thread (fyne.DoAndWait).
+// them on the UI thread (fyne.DoAndWait); under Fyne's test driver, which
+// has no UI thread, hold the kiosk's UI lock as well (doAndWait does both).
 
 // Choose picks the item or bundle with this code, as its result button does.
 func (k *Kiosk) Choose(code string) error {
