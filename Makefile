@@ -44,9 +44,15 @@ run: build
 	  xvfb-run -a -s "-screen 0 1920x1440x24" $(BIN)/yici demo --data "$(DATA)" --autoplay --shots "$(DATA)/screens"; \
 	fi
 
+# The UI packages run under the race detector: their tests drive Fyne
+# widgets from several goroutines (the test driver runs fyne.Do inline).
+# The rest runs without it, once.
+RACE := ./terminal/... ./desk/...
+
 test: deps
 	go vet ./...
-	go test -count=1 ./...
+	go test -count=1 $$(go list ./... | grep -v -E '^yici/(terminal|desk)(/|$$)')
+	go test -race -count=1 $(RACE)
 
 # Each benchmark reports its figure beside a baseline measured in the same
 # run (ratio metrics), never against a fixed time.

@@ -128,7 +128,64 @@ func newHall(t testing.TB, dir string) *hall {
 		QueryURL: "https://yici.example/q/", IdleTimeout: time.Minute,
 		Documents: filepath.Join(dir, "documents"),
 	}, h.w)
+	// Before the devices, the store and the app close: end the rating a
+	// submitted visit may still wait for, and wait for every goroutine
+	// the kiosk started.
+	t.Cleanup(func() {
+		h.ui(func() {
+			if h.k.stopRating != nil {
+				h.k.stopRating()
+			}
+		})
+		h.k.bg.Wait()
+	})
 	return h
+}
+
+// ui runs fn as the kiosk's UI work, holding its UI lock: every tap and
+// every read of the kiosk's widgets or visit in a test goes through it.
+// The test driver runs the kiosk's fyne.Do callbacks on the goroutines
+// that call them, so without it a test's tap and a scan's result could
+// change the same widget at once. fn must not call ScanMaterial or Submit
+// (they take the lock themselves) nor wait for the kiosk's goroutines.
+func (h *hall) ui(fn func()) { h.k.doAndWait(fn) }
+
+// run polls the card reader (Kiosk.Run) until the test ends, and waits
+// for Run to return before the rest of the cleanup.
+func (h *hall) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.k.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// patience is how long a test waits for something the kiosk does in the
+// background before it fails.
+const patience = 10 * time.Second
+
+// eventually reports whether cond holds within patience, checking it
+// every few milliseconds.
+func eventually(cond func() bool) bool {
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-poll.C:
+		}
+	}
+	return true
+}
+
+// uiEventually is eventually with cond checked as UI work.
+func (h *hall) uiEventually(cond func() bool) bool {
+	return eventually(func() (ok bool) {
+		h.ui(func() { ok = cond() })
+		return ok
+	})
 }
 
 // button finds the button whose text contains label under o.
@@ -155,18 +212,15 @@ func button(t *testing.T, o fyne.CanvasObject, label string) *widget.Button {
 	return found
 }
 
-func waitScreen(t *testing.T, k *Kiosk, want string) {
+// waitScreen waits for the kiosk to show the screen want.
+func (h *hall) waitScreen(t *testing.T, want string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		var got string
-		fyne.DoAndWait(func() { got = k.Screen() })
-		if got == want {
-			return
-		}
+	if h.uiEventually(func() bool { return h.k.Screen() == want }) {
+		return
 	}
-	var msg string
-	fyne.DoAndWait(func() { msg = k.message.Text })
-	t.Fatalf("screen is %s, want %s; message: %q", k.Screen(), want, msg)
+	var got, msg string
+	h.ui(func() { got, msg = h.k.Screen(), h.k.message.Text })
+	t.Fatalf("screen is %s, want %s; message: %q", got, want, msg)
 }
 
 // TestVisitEndToEnd walks the skeleton's slice: the card is read over a
@@ -175,48 +229,56 @@ func waitScreen(t *testing.T, k *Kiosk, want string) {
 // the uploader puts the case on the platform once.
 func TestVisitEndToEnd(t *testing.T) {
 	h := newHall(t, t.TempDir())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go h.k.Run(ctx)
+	ctx := t.Context()
+	h.run(t)
 
 	h.card.Place(sim.SampleCard)
-	waitScreen(t, h.k, "find")
-	if got, want := h.k.greeting.Text, "您好，张*（2102**********123X）"; got != want {
-		t.Errorf("greeting %q, want %q", got, want)
+	h.waitScreen(t, "find")
+	h.ui(func() {
+		if got, want := h.k.greeting.Text, "您好，张*（2102**********123X）"; got != want {
+			t.Errorf("greeting %q, want %q", got, want)
+		}
+		// Find the item by pinyin initials on the on-screen keyboard, then
+		// answer its situational questions.
+		for _, key := range []string{"S", "F", "Z", "H", "L"} {
+			test.Tap(button(t, h.k.find.keys, key))
+		}
+		test.Tap(button(t, h.k.find.results, "居民身份证换领"))
+	})
+	h.waitScreen(t, "question")
+	h.ui(func() {
+		test.Tap(button(t, h.k.qChoices, "在，只是到期了"))
+		test.Tap(button(t, h.k.qChoices, "已满16周岁"))
+	})
+	h.waitScreen(t, "materials")
+	h.ui(func() {
+		if _, ok := h.k.sess.exempt["M-HUKOU"]; !ok {
+			t.Error("居民户口簿 is on file as a licence but not marked 免提交")
+		}
+		test.Tap(button(t, h.k.matList, "扫描"))
+	})
+	// The capture's result and the screen's refresh arrive together as UI
+	// work of the scan's goroutine, so wait for both.
+	if !h.uiEventually(func() bool { return h.k.sess.captured["M-ID-OLD"] && !h.k.submitBtn.Disabled() }) {
+		var msg string
+		h.ui(func() { msg = h.k.message.Text })
+		t.Fatalf("first material not captured, or submit not enabled; message: %q", msg)
 	}
-	// Find the item by pinyin initials on the on-screen keyboard, then
-	// answer its situational questions.
-	for _, key := range []string{"S", "F", "Z", "H", "L"} {
-		test.Tap(button(t, h.k.find.keys, key))
-	}
-	test.Tap(button(t, h.k.find.results, "居民身份证换领"))
-	waitScreen(t, h.k, "question")
-	test.Tap(button(t, h.k.qChoices, "在，只是到期了"))
-	test.Tap(button(t, h.k.qChoices, "已满16周岁"))
-	waitScreen(t, h.k, "materials")
-	if _, ok := h.k.sess.exempt["M-HUKOU"]; !ok {
-		t.Error("居民户口簿 is on file as a licence but not marked 免提交")
-	}
-	test.Tap(button(t, h.k.matList, "扫描"))
-	// The capture's result and the screen's refresh arrive together on the
-	// UI thread; the test driver runs that inline, so wait for both.
-	ready := false
-	for deadline := time.Now().Add(10 * time.Second); !ready && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		fyne.DoAndWait(func() { ready = h.k.sess.captured["M-ID-OLD"] && !h.k.submitBtn.Disabled() })
-	}
-	if !ready {
-		t.Fatalf("first material not captured, or submit not enabled; message: %q", h.k.message.Text)
-	}
-	caseID := h.k.sess.caseID
-	test.Tap(h.k.submitBtn)
-	waitScreen(t, h.k, "done")
+	var caseID string
+	h.ui(func() {
+		caseID = h.k.sess.caseID
+		test.Tap(h.k.submitBtn)
+	})
+	h.waitScreen(t, "done")
 	if st, _ := h.st.CaseState(caseID); st != store.StatePending {
 		t.Errorf("case state %s before the upload, want pending", st)
 	}
-	h.k.tick()
-	if !strings.Contains(h.k.doneSync.Text, "待上传") {
-		t.Errorf("done screen says %q before the upload, want 待上传", h.k.doneSync.Text)
-	}
+	h.ui(func() {
+		h.k.tick()
+		if !strings.Contains(h.k.doneSync.Text, "待上传") {
+			t.Errorf("done screen says %q before the upload, want 待上传", h.k.doneSync.Text)
+		}
+	})
 
 	// The receipt: decoded from what the printer received.
 	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
@@ -248,12 +310,9 @@ func TestVisitEndToEnd(t *testing.T) {
 	// The one-time notice: the photo receipt is still missing, told once
 	// with its criteria, on A4 for the window.
 	notice := filepath.Join(h.k.cfg.Documents, caseID+"-一次性告知书.pdf")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(notice); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no one-time notice: %v", err)
-		}
+	if !eventually(func() bool { _, err := os.Stat(notice); return err == nil }) {
+		_, err := os.Stat(notice)
+		t.Fatalf("no one-time notice: %v", err)
 	}
 	out, err := exec.Command("pdftotext", "-layout", notice, "-").Output()
 	if err != nil {
@@ -270,31 +329,30 @@ func TestVisitEndToEnd(t *testing.T) {
 
 	// The rating on the pad: 满意, queued as an event with the platform's
 	// level (4 of 5 stars).
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if err := h.pad.Press(evalpad.Satisfied); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("pad never asked for a rating: %v", err)
-		}
+	var pressErr error
+	if !eventually(func() bool { pressErr = h.pad.Press(evalpad.Satisfied); return pressErr == nil }) {
+		t.Fatalf("pad never asked for a rating: %v", pressErr)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var got string
-		fyne.DoAndWait(func() { got = h.k.doneRating.Text })
-		if strings.Contains(got, "感谢您的评价：满意") {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("done screen says %q after the rating", got)
-		}
+	var rating string
+	if !h.uiEventually(func() bool {
+		rating = h.k.doneRating.Text
+		return strings.Contains(rating, "感谢您的评价：满意")
+	}) {
+		t.Fatalf("done screen says %q after the rating", rating)
 	}
 
 	// The upload: once, byte-identical.
 	if err := uploader.New(h.st, h.client, uploader.Options{}).Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.k.tick()
-	if !strings.Contains(h.k.doneSync.Text, "已上传") {
-		t.Errorf("done screen says %q after the upload, want 已上传", h.k.doneSync.Text)
-	}
+	var revision int
+	h.ui(func() {
+		h.k.tick()
+		if !strings.Contains(h.k.doneSync.Text, "已上传") {
+			t.Errorf("done screen says %q after the upload, want 已上传", h.k.doneSync.Text)
+		}
+		revision = h.k.cfg.Catalog.Revision
+	})
 	c, err := h.pst.GetCase(ctx, caseID)
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +367,7 @@ func TestVisitEndToEnd(t *testing.T) {
 			scanned = append(scanned, r)
 		}
 	}
-	if m.Applicant.IDNumber != sim.SampleCard.IDNumber || len(scanned) != 1 || scanned[0].Code != "M-ID-OLD" || exempt != 1 || m.CatalogRevision != h.k.cfg.Catalog.Revision {
+	if m.Applicant.IDNumber != sim.SampleCard.IDNumber || len(scanned) != 1 || scanned[0].Code != "M-ID-OLD" || exempt != 1 || m.CatalogRevision != revision {
 		t.Fatalf("platform holds revision %d, materials %+v", m.CatalogRevision, m.Materials)
 	}
 	m.Materials = scanned
@@ -335,10 +393,14 @@ func TestVisitEndToEnd(t *testing.T) {
 		t.Error("platform's blob bytes differ from the scanned page")
 	}
 
-	test.Tap(button(t, h.k.done, "完成"))
-	if h.k.Screen() != "welcome" || h.k.sess != nil || h.k.greeting.Text != "" {
-		t.Error("finish did not wipe the visit")
-	}
+	// The card is still on the reader: check the wipe before Run can start
+	// the next visit.
+	h.ui(func() {
+		test.Tap(button(t, h.k.done, "完成"))
+		if h.k.Screen() != "welcome" || h.k.sess != nil || h.k.greeting.Text != "" {
+			t.Error("finish did not wipe the visit")
+		}
+	})
 }
 
 // TestSubmittedCaseSurvivesRestart: a case submitted while the platform
@@ -347,14 +409,17 @@ func TestVisitEndToEnd(t *testing.T) {
 func TestSubmittedCaseSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := newHall(t, dir)
-	h.k.start(&session{card: &sim.SampleCard})
-	if err := h.k.Choose("RS-0201"); err != nil {
-		t.Fatal(err)
-	}
+	h.ui(func() {
+		h.k.start(&session{card: &sim.SampleCard})
+		if err := h.k.Choose("RS-0201"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
 		t.Fatal(err)
 	}
-	id := h.k.sess.caseID
+	var id string
+	h.ui(func() { id = h.k.sess.caseID })
 	h.k.Submit()
 	h.st.Close()
 
@@ -384,31 +449,36 @@ func TestSubmittedCaseSurvivesRestart(t *testing.T) {
 // TestIdleWipes: an untouched visit is wiped, with a countdown shown first.
 func TestIdleWipes(t *testing.T) {
 	h := newHall(t, t.TempDir())
-	now := time.Now()
-	h.k.cfg.Now = func() time.Time { return now }
-	h.k.start(&session{card: &sim.SampleCard})
-	if err := h.k.Choose("GA-0101"); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []string{"在", "已满16周岁"} {
-		if err := h.k.Answer(a); err != nil {
+	now := time.Now() // the kiosk's clock, read and set as UI work
+	h.ui(func() {
+		h.k.cfg.Now = func() time.Time { return now }
+		h.k.start(&session{card: &sim.SampleCard})
+		if err := h.k.Choose("GA-0101"); err != nil {
 			t.Fatal(err)
 		}
-	}
+		for _, a := range []string{"在", "已满16周岁"} {
+			if err := h.k.Answer(a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
 		t.Fatal(err)
 	}
-	id := h.k.sess.caseID
-	now = now.Add(h.k.cfg.IdleTimeout - 10*time.Second)
-	h.k.tick()
-	if !strings.Contains(h.k.countdown.Text, "10 秒") {
-		t.Errorf("countdown %q, want 10 秒", h.k.countdown.Text)
-	}
-	now = now.Add(11 * time.Second)
-	h.k.tick()
-	if h.k.Screen() != "welcome" || h.k.sess != nil || h.k.greeting.Text != "" {
-		t.Error("idle visit not wiped")
-	}
+	var id string
+	h.ui(func() {
+		id = h.k.sess.caseID
+		now = now.Add(h.k.cfg.IdleTimeout - 10*time.Second)
+		h.k.tick()
+		if !strings.Contains(h.k.countdown.Text, "10 秒") {
+			t.Errorf("countdown %q, want 10 秒", h.k.countdown.Text)
+		}
+		now = now.Add(11 * time.Second)
+		h.k.tick()
+		if h.k.Screen() != "welcome" || h.k.sess != nil || h.k.greeting.Text != "" {
+			t.Error("idle visit not wiped")
+		}
+	})
 	if _, err := h.st.CaseState(id); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unsubmitted case after the wipe: state err %v, want ErrNotFound", err)
 	}
@@ -417,15 +487,17 @@ func TestIdleWipes(t *testing.T) {
 // TestElderMode: the 大字 button enlarges the kiosk's type and back.
 func TestElderMode(t *testing.T) {
 	h := newHall(t, t.TempDir())
-	normal := scale()
-	test.Tap(button(t, h.k.root, "大字"))
-	if scale() <= normal {
-		t.Fatalf("scale %v after 大字, want more than %v", scale(), normal)
-	}
-	test.Tap(button(t, h.k.root, "标准字"))
-	if scale() != normal {
-		t.Fatalf("scale %v after 标准字, want %v", scale(), normal)
-	}
+	h.ui(func() {
+		normal := scale()
+		test.Tap(button(t, h.k.root, "大字"))
+		if scale() <= normal {
+			t.Fatalf("scale %v after 大字, want more than %v", scale(), normal)
+		}
+		test.Tap(button(t, h.k.root, "标准字"))
+		if scale() != normal {
+			t.Fatalf("scale %v after 标准字, want %v", scale(), normal)
+		}
+	})
 }
 
 // TestGuideSwitchAndBack: an answer that means another item switches to
@@ -433,57 +505,64 @@ func TestElderMode(t *testing.T) {
 // unsubmitted draft with it.
 func TestGuideSwitchAndBack(t *testing.T) {
 	h := newHall(t, t.TempDir())
-	h.k.start(&session{card: &sim.SampleCard})
-	if err := h.k.Choose("GA-0101"); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.k.Answer("丢了"); err != nil {
-		t.Fatal(err)
-	}
-	if g := h.k.sess.guide; g.Code != "GA-0102" || h.k.Screen() != "question" {
-		t.Fatalf("after 丢了: guide %s on the %s screen, want GA-0102's question", g.Code, h.k.Screen())
-	}
-	if err := h.k.Answer("损坏"); err != nil {
-		t.Fatal(err)
-	}
-	if h.k.Screen() != "materials" {
-		t.Fatalf("screen %s after the last answer, want materials", h.k.Screen())
-	}
-	draft := h.k.sess.caseID
+	var draft string
+	h.ui(func() {
+		h.k.start(&session{card: &sim.SampleCard})
+		if err := h.k.Choose("GA-0101"); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.k.Answer("丢了"); err != nil {
+			t.Fatal(err)
+		}
+		if g := h.k.sess.guide; g.Code != "GA-0102" || h.k.Screen() != "question" {
+			t.Fatalf("after 丢了: guide %s on the %s screen, want GA-0102's question", g.Code, h.k.Screen())
+		}
+		if err := h.k.Answer("损坏"); err != nil {
+			t.Fatal(err)
+		}
+		if h.k.Screen() != "materials" {
+			t.Fatalf("screen %s after the last answer, want materials", h.k.Screen())
+		}
+		draft = h.k.sess.caseID
+	})
 	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
 		t.Fatal(err)
 	}
-	h.k.back()
-	if h.k.Screen() != "question" || len(h.k.sess.answers) != 1 {
-		t.Fatalf("back: %s screen with answers %v, want the last question with one answer", h.k.Screen(), h.k.sess.answers)
-	}
-	if _, err := h.st.CaseState(draft); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("draft after back: %v, want ErrNotFound", err)
-	}
-	h.k.back()
-	h.k.back()
-	if h.k.Screen() != "find" {
-		t.Fatalf("screen %s after backing out of every question, want find", h.k.Screen())
-	}
+	h.ui(func() {
+		h.k.back()
+		if h.k.Screen() != "question" || len(h.k.sess.answers) != 1 {
+			t.Fatalf("back: %s screen with answers %v, want the last question with one answer", h.k.Screen(), h.k.sess.answers)
+		}
+		if _, err := h.st.CaseState(draft); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("draft after back: %v, want ErrNotFound", err)
+		}
+		h.k.back()
+		h.k.back()
+		if h.k.Screen() != "find" {
+			t.Fatalf("screen %s after backing out of every question, want find", h.k.Screen())
+		}
+	})
 }
 
 // TestThemeAndSearch: a life-cycle theme lists its bundles and items; a
 // typed query with no match says so and offers help.
 func TestThemeAndSearch(t *testing.T) {
 	h := newHall(t, t.TempDir())
-	h.k.start(&session{card: &sim.SampleCard})
-	test.Tap(button(t, h.k.root, "按主题找"))
-	test.Tap(button(t, h.k.find.themes, "出生"))
-	test.Tap(button(t, h.k.find.results, "出生一件事"))
-	if g := h.k.sess.guide; g == nil || g.Bundle == nil || len(g.Items) < 2 {
-		t.Fatalf("出生一件事 resolved to %+v, want a bundle of several items", g)
-	}
-	h.k.wipe()
-	h.k.start(&session{card: &sim.SampleCard})
-	h.k.typeQuery("qqqqqq")
-	if len(h.k.find.shown) != 0 || !strings.Contains(h.k.find.queryTx.Text, "没有找到") {
-		t.Errorf("query qqqqqq shows %d results and %q", len(h.k.find.shown), h.k.find.queryTx.Text)
-	}
+	h.ui(func() {
+		h.k.start(&session{card: &sim.SampleCard})
+		test.Tap(button(t, h.k.root, "按主题找"))
+		test.Tap(button(t, h.k.find.themes, "出生"))
+		test.Tap(button(t, h.k.find.results, "出生一件事"))
+		if g := h.k.sess.guide; g == nil || g.Bundle == nil || len(g.Items) < 2 {
+			t.Fatalf("出生一件事 resolved to %+v, want a bundle of several items", g)
+		}
+		h.k.wipe()
+		h.k.start(&session{card: &sim.SampleCard})
+		h.k.typeQuery("qqqqqq")
+		if len(h.k.find.shown) != 0 || !strings.Contains(h.k.find.queryTx.Text, "没有找到") {
+			t.Errorf("query qqqqqq shows %d results and %q", len(h.k.find.shown), h.k.find.queryTx.Text)
+		}
+	})
 }
 
 // TestCatalogUpdateReachesKiosk: a newer revision is used from the next
@@ -500,17 +579,19 @@ func TestCatalogUpdateReachesKiosk(t *testing.T) {
 	if next.Revision != old.Revision+1 {
 		t.Fatalf("test catalogue revision %d, want %d", next.Revision, old.Revision+1)
 	}
-	h.k.start(&session{card: &sim.SampleCard})
-	h.k.SetCatalog(next)
-	if h.k.cfg.Catalog != old {
-		t.Fatal("the catalogue changed under a visit")
-	}
-	h.k.wipe()
-	h.k.start(&session{card: &sim.SampleCard})
-	h.k.typeQuery("sfzdqhl")
-	if len(h.k.find.shown) == 0 || h.k.find.shown[0].name != "居民身份证到期换领" {
-		t.Fatalf("after the update, sfzdqhl finds %+v", h.k.find.shown)
-	}
+	h.ui(func() {
+		h.k.start(&session{card: &sim.SampleCard})
+		h.k.SetCatalog(next)
+		if h.k.cfg.Catalog != old {
+			t.Fatal("the catalogue changed under a visit")
+		}
+		h.k.wipe()
+		h.k.start(&session{card: &sim.SampleCard})
+		h.k.typeQuery("sfzdqhl")
+		if len(h.k.find.shown) == 0 || h.k.find.shown[0].name != "居民身份证到期换领" {
+			t.Fatalf("after the update, sfzdqhl finds %+v", h.k.find.shown)
+		}
+	})
 }
 
 // BenchmarkVisitHeap runs whole visits (card, guide, scan, submit, wipe)
@@ -521,15 +602,17 @@ func BenchmarkVisitHeap(b *testing.B) {
 	dir := b.TempDir()
 	h := newHall(b, dir)
 	visit := func() {
-		h.k.start(&session{card: &sim.SampleCard})
-		h.k.typeQuery("sbk")
-		if err := h.k.Choose("RS-0201"); err != nil {
-			b.Fatal(err)
-		}
+		h.ui(func() {
+			h.k.start(&session{card: &sim.SampleCard})
+			h.k.typeQuery("sbk")
+			if err := h.k.Choose("RS-0201"); err != nil {
+				b.Fatal(err)
+			}
+		})
 		if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
 			b.Fatal(err)
 		}
-		h.k.wipe() // unsubmitted: the draft and its page are discarded
+		h.ui(h.k.wipe) // unsubmitted: the draft and its page are discarded
 	}
 	visit()
 	var m0, m1 runtime.MemStats
@@ -551,26 +634,26 @@ func BenchmarkVisitHeap(b *testing.B) {
 func TestPaperOut(t *testing.T) {
 	h := newHall(t, t.TempDir())
 	h.prn.SetFaults(sim.PrinterFaults{PaperOut: true})
-	h.k.start(&session{card: &sim.SampleCard})
-	if err := h.k.Choose("RS-0201"); err != nil {
-		t.Fatal(err)
-	}
+	h.ui(func() {
+		h.k.start(&session{card: &sim.SampleCard})
+		if err := h.k.Choose("RS-0201"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
 		t.Fatal(err)
 	}
-	id := h.k.sess.caseID
+	var id string
+	h.ui(func() { id = h.k.sess.caseID })
 	h.k.Submit()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var title string
-		fyne.DoAndWait(func() { title = h.k.doneTitle.Text })
-		if strings.Contains(title, "未打印") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("done title %q with the paper out", title)
-		}
+	var title, msg string
+	if !h.uiEventually(func() bool {
+		title, msg = h.k.doneTitle.Text, h.k.message.Text
+		return strings.Contains(title, "未打印")
+	}) {
+		t.Fatalf("done title %q with the paper out", title)
 	}
-	if msg := h.k.message.Text; !strings.Contains(msg, "请到窗口领取回执") || !strings.Contains(msg, "缺纸") {
+	if !strings.Contains(msg, "请到窗口领取回执") || !strings.Contains(msg, "缺纸") {
 		t.Errorf("message %q, want what happened and where to go", msg)
 	}
 	if st, _ := h.st.CaseState(id); st != store.StatePending {

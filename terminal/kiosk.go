@@ -13,8 +13,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +98,16 @@ type session struct {
 	vaultFresh   bool
 	vaultErr     error
 	exempt       map[string]wire.VaultEntry // material code → what is on file for it
+}
+
+// snapshot copies the visit for a goroutine that reads it while the UI
+// thread goes on (the receipt's printing, the notice, the rating).
+func (s *session) snapshot() *session {
+	c := *s
+	c.answers = slices.Clone(s.answers)
+	c.captured = maps.Clone(s.captured)
+	c.exempt = maps.Clone(s.exempt)
+	return &c
 }
 
 func (c *Config) now() time.Time {

@@ -30,6 +30,16 @@ type Kiosk struct {
 	win  fyne.Window
 	root fyne.CanvasObject
 
+	// ui serialises the kiosk's UI work: every callback of its goroutines
+	// runs through do or doAndWait, which hold it. Under the real driver
+	// those run on the main thread anyway; Fyne's test driver runs them
+	// inline on the goroutine that asks, and tests hold ui around their
+	// taps and reads too (doAndWait). Code holding it must never call do or
+	// doAndWait itself: only goroutines the kiosk starts, and the off-UI
+	// entry points ScanMaterial and Submit, do.
+	ui sync.Mutex
+	bg sync.WaitGroup // the scan, print and rating goroutines
+
 	mu        sync.Mutex // guards sess, lastTouch and shown against the polling goroutines
 	sess      *session
 	shown     fyne.CanvasObject // the screen laid out last (Screen)
@@ -169,12 +179,23 @@ func (k *Kiosk) content() fyne.CanvasObject {
 		nil, nil, container.NewPadded(k.body))
 }
 
+// do runs fn as UI work, without waiting: on the main thread, holding ui.
+func (k *Kiosk) do(fn func()) {
+	fyne.Do(func() { k.ui.Lock(); defer k.ui.Unlock(); fn() })
+}
+
+// doAndWait runs fn as UI work, as do does, and returns when it is done.
+// Never call it from UI work (a button's handler, or fn itself): ui is not
+// re-entrant, and the main thread would wait for itself.
+func (k *Kiosk) doAndWait(fn func()) {
+	fyne.DoAndWait(func() { k.ui.Lock(); defer k.ui.Unlock(); fn() })
+}
+
 func (k *Kiosk) show(screen fyne.CanvasObject) {
 	k.body.Objects = []fyne.CanvasObject{screen}
 	k.body.Refresh()
-	// Screen reports the new screen only now that it is laid out: a test
-	// that waits for it must not start tapping while the layout runs (the
-	// test driver runs UI callbacks on the goroutine that asks).
+	// Screen reports the new screen once it is laid out, for callers off
+	// the UI thread.
 	k.mu.Lock()
 	k.shown = screen
 	k.mu.Unlock()
@@ -215,7 +236,7 @@ func (k *Kiosk) Run(ctx context.Context) {
 		if idle {
 			k.pollCard(ctx)
 		}
-		fyne.DoAndWait(func() { k.tick() })
+		k.doAndWait(k.tick)
 	}
 }
 
@@ -225,14 +246,14 @@ func (k *Kiosk) pollCard(ctx context.Context) {
 	card, err := k.cfg.Reader.ReadCard(rctx)
 	switch {
 	case errors.Is(err, idcard.ErrNoCard):
-		fyne.DoAndWait(func() { k.readerFault = "" })
+		k.doAndWait(func() { k.readerFault = "" })
 	case err != nil:
 		msg := fmt.Sprintf("读卡器故障，请联系工作人员 / card reader fault: %v", err)
-		fyne.DoAndWait(func() { k.readerFault = msg })
+		k.doAndWait(func() { k.readerFault = msg })
 	default:
 		s := &session{card: card}
 		k.lookupVault(ctx, s)
-		fyne.DoAndWait(func() { k.start(s) })
+		k.doAndWait(func() { k.start(s) })
 	}
 }
 
@@ -322,13 +343,14 @@ func (k *Kiosk) refreshMaterials() {
 func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 	done := make(chan error, 1)
 	s := k.sess
+	caseID := s.caseID // Back or Home may clear it while the scan runs
 	k.say("正在扫描，请稍候… / Scanning…")
 	k.submitBtn.Disable()
-	go func() {
+	k.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		err := k.scan(ctx, s.caseID, m)
-		fyne.Do(func() {
+		err := k.scan(ctx, caseID, m)
+		k.do(func() {
 			if k.sess != s {
 				return
 			}
@@ -341,7 +363,7 @@ func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 			k.refreshMaterials()
 		})
 		done <- err
-	}()
+	})
 	return done
 }
 
@@ -364,17 +386,19 @@ func (k *Kiosk) submit() <-chan struct{} {
 	k.show(k.done)
 	k.tick()
 	// The printer answers status before and after the job: about a second,
-	// off the UI thread.
+	// off the UI thread. The goroutines work on a copy of the visit: the
+	// UI thread may wipe it meanwhile.
 	doc, err := k.receipt(s)
-	go func() {
+	snap := s.snapshot()
+	k.bg.Go(func() {
 		defer close(printed)
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			err = k.cfg.Printer.Print(ctx, doc)
 			cancel()
 		}
-		notice, nerr := k.notice(s)
-		fyne.Do(func() {
+		notice, nerr := k.notice(snap)
+		k.do(func() {
 			if k.sess != s {
 				return
 			}
@@ -394,19 +418,20 @@ func (k *Kiosk) submit() <-chan struct{} {
 			k.say(strings.Join(msg, "\n"))
 			k.doneTitle.Refresh()
 		})
-	}()
+	})
 	if k.cfg.Pad != nil {
 		k.doneRating.SetText("请在评价器上为本次服务评价 / Please rate this service on the pad")
 		ctx, cancel := context.WithCancel(context.Background())
 		k.stopRating = cancel
-		go func() {
-			msg := k.rate(ctx, s.caseID, s.guide.Name)
-			fyne.Do(func() {
+		caseID, name := snap.caseID, snap.guide.Name
+		k.bg.Go(func() {
+			msg := k.rate(ctx, caseID, name)
+			k.do(func() {
 				if ctx.Err() == nil { // the visit is still on screen
 					k.doneRating.SetText(msg)
 				}
 			})
-		}()
+		})
 	}
 	return printed
 }
@@ -541,7 +566,8 @@ func (k *Kiosk) Screen() string {
 }
 
 // The methods below do what the buttons do, for the demo's autoplay. Call
-// them on the UI thread (fyne.DoAndWait).
+// them on the UI thread (fyne.DoAndWait); under Fyne's test driver, which
+// has no UI thread, hold the kiosk's UI lock as well (doAndWait does both).
 
 // Choose picks the item or bundle with this code, as its result button does.
 func (k *Kiosk) Choose(code string) error {
@@ -575,7 +601,7 @@ func (k *Kiosk) Answer(label string) error {
 func (k *Kiosk) ScanMaterial(code string) error {
 	var done <-chan error
 	err := fmt.Errorf("terminal: no case on the %s screen", "current")
-	fyne.DoAndWait(func() {
+	k.doAndWait(func() {
 		if k.sess == nil || k.sess.caseID == "" {
 			err = fmt.Errorf("terminal: no case on the %s screen", k.Screen())
 			return
@@ -598,6 +624,6 @@ func (k *Kiosk) ScanMaterial(code string) error {
 // and waits for the papers. Call it off the UI thread.
 func (k *Kiosk) Submit() {
 	var printed <-chan struct{}
-	fyne.DoAndWait(func() { k.touch(); printed = k.submit() })
+	k.doAndWait(func() { k.touch(); printed = k.submit() })
 	<-printed
 }
