@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"yici/drivers/docscan"
@@ -28,6 +27,7 @@ import (
 	"yici/sync/catalog"
 	"yici/sync/mask"
 	"yici/sync/store"
+	"yici/sync/visit"
 	"yici/sync/wire"
 )
 
@@ -52,6 +52,7 @@ type Store interface {
 	QueueEvent(e wire.Event, data []byte) error
 	DiscardCase(caseID string) error
 	CaseState(caseID string) (store.State, error)
+	Case(caseID string) (wire.Manifest, error)
 	Pending() (n int, oldest time.Time, err error)
 }
 
@@ -148,6 +149,8 @@ func (k *Kiosk) startCase() error {
 		ID:              s.caseID,
 		Terminal:        k.cfg.Terminal,
 		CatalogRevision: s.guide.Revision,
+		Applied:         s.code,
+		Answers:         slices.Clone(s.answers),
 		Items:           items,
 		Applicant:       wire.Applicant{Name: s.card.Name, IDNumber: s.card.IDNumber},
 		Materials:       refs,
@@ -223,27 +226,25 @@ func (k *Kiosk) notice(s *session) (string, error) {
 	if k.cfg.Documents == "" {
 		return "", nil
 	}
-	var missing []a4.Material
-	for _, m := range s.guide.Materials {
-		if _, onFile := s.exempt[m.Code]; m.Required && !s.captured[m.Code] && !onFile {
-			var crit []string
-			for _, c := range m.Criteria {
-				crit = append(crit, c.Text)
-			}
-			missing = append(missing, a4.Material{Name: m.Name, Criteria: strings.Join(crit, "；")})
-		}
+	// The case as stored, reviewed as the window would see it: what is
+	// still to come is the same list there and here.
+	m, err := k.cfg.Store.Case(s.caseID)
+	if err != nil {
+		return "", err
 	}
-	if len(missing) == 0 {
+	v, err := visit.New(k.cfg.Catalog, m, s.vault, k.cfg.now())
+	if err != nil {
+		return "", err
+	}
+	n := v.Outstanding(a4.Header{Hall: k.cfg.Hall, CaseNo: s.caseID, Date: k.cfg.now(),
+		Applicant: mask.Name(s.card.Name), IDNumber: mask.ID(s.card.IDNumber),
+		Items: names(s.guide.Items), Window: "综合窗口", Phone: s.guide.Items[0].Contact,
+		QR: k.cfg.QueryURL + s.caseID})
+	if len(n.Missing) == 0 {
 		return "", nil
 	}
-	pdf, err := a4.OneTimeNotice(a4.Notice{
-		Header: a4.Header{Hall: k.cfg.Hall, CaseNo: s.caseID, Date: k.cfg.now(),
-			Applicant: mask.Name(s.card.Name), IDNumber: mask.ID(s.card.IDNumber),
-			Items: names(s.guide.Items), Window: "综合窗口", Phone: s.guide.Items[0].Contact,
-			QR: k.cfg.QueryURL + s.caseID},
-		Missing:  missing,
-		Deadline: k.cfg.now().AddDate(0, 0, 7*max(1, s.guide.PromisedDays/5)),
-	})
+	n.Deadline = k.cfg.now().AddDate(0, 0, 7*max(1, s.guide.PromisedDays/5))
+	pdf, err := a4.OneTimeNotice(n)
 	if err != nil {
 		return "", err
 	}

@@ -673,6 +673,19 @@ func checkManifest(m wire.Manifest, id string, opt Options) (int, string) {
 			return bad("item %d: code %v", i, err)
 		}
 	}
+	if m.Applied != "" {
+		if err := wire.ValidName(m.Applied); err != nil {
+			return bad("applied: code %v", err)
+		}
+	}
+	if len(m.Answers) > opt.MaxItems {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("%d answers given, at most %d per case", len(m.Answers), opt.MaxItems)
+	}
+	for i, a := range m.Answers {
+		if err := wire.ValidName(a); err != nil {
+			return bad("answer %d: choice %v", i, err)
+		}
+	}
 	for i, mr := range m.Materials {
 		if mr.Code == "" {
 			return bad("material %d has no code", i)

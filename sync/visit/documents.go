@@ -43,22 +43,38 @@ func (d Decision) CommitmentLetter(h a4.Header) a4.Commitment {
 // After AcceptWithGaps its deadline is the earliest gap's; after Return it
 // is left to the caller.
 func (d Decision) OneTimeNotice(h a4.Header) a4.Notice {
-	n := a4.Notice{Header: d.header(h)}
-	for _, r := range d.Rows {
-		switch {
-		case r.Failing():
-			c, _ := r.criterion(r.Verdict.Criterion)
-			n.Missing = append(n.Missing, a4.Material{Name: r.Name, Criteria: "不符合：" + reason(c.Text, r.Verdict.Note)})
-		case r.Required && r.Status == Missing:
-			n.Missing = append(n.Missing, a4.Material{Name: r.Name, Criteria: criteriaText(r)})
-		}
-	}
+	n := a4.Notice{Header: d.header(h), Missing: outstanding(d.Rows)}
 	for _, g := range d.Gaps {
 		if n.Deadline.IsZero() || g.Due.Before(n.Deadline) {
 			n.Deadline = g.Due
 		}
 	}
 	return n
+}
+
+// Outstanding is the one-time notice of a case not yet reviewed (the
+// kiosk's, at the end of a self-service visit): each required material
+// neither handed in nor on file, with its criteria, told once (S18). Its
+// header is the caller's; no deadline is set.
+func (v *Visit) Outstanding(h a4.Header) a4.Notice {
+	return a4.Notice{Header: h, Missing: outstanding(v.rows)}
+}
+
+// outstanding are the materials of rows still to come: each failing one,
+// with the criterion it failed and the clerk's note, and each required one
+// missing, with its criteria.
+func outstanding(rows []Row) []a4.Material {
+	var out []a4.Material
+	for _, r := range rows {
+		switch {
+		case r.Failing():
+			c, _ := r.criterion(r.Verdict.Criterion)
+			out = append(out, a4.Material{Name: r.Name, Criteria: "不符合：" + reason(c.Text, r.Verdict.Note)})
+		case r.Required && r.Status == Missing:
+			out = append(out, a4.Material{Name: r.Name, Criteria: criteriaText(r)})
+		}
+	}
+	return out
 }
 
 // Confirmations are the received materials that passed, to confirm into

@@ -127,7 +127,7 @@ func New(cat *catalog.Catalog, m wire.Manifest, vault wire.VaultAnswer, now time
 	if len(m.Items) == 0 {
 		return nil, fmt.Errorf("visit: case %s names no item", m.ID)
 	}
-	needed, err := cat.MaterialsOf(m.Items)
+	needed, err := materials(cat, m)
 	if err != nil {
 		return nil, fmt.Errorf("visit: case %s: %w", m.ID, err)
 	}
@@ -163,6 +163,23 @@ func New(cat *catalog.Catalog, m wire.Manifest, vault wire.VaultAnswer, now time
 		v.extra = append(v.extra, got[code])
 	}
 	return v, nil
+}
+
+// materials is the material list of case m: the guide its answers give
+// when the case records what was applied for, else its items' own lists
+// (a case made before answers were recorded).
+func materials(cat *catalog.Catalog, m wire.Manifest) ([]catalog.Needed, error) {
+	if m.Applied == "" {
+		return cat.MaterialsOf(m.Items)
+	}
+	g, err := cat.Resolve(m.Applied, m.Answers)
+	if err != nil {
+		return nil, fmt.Errorf("applied for %s with answers %v: %w", m.Applied, m.Answers, err)
+	}
+	if !g.Complete() {
+		return nil, fmt.Errorf("applied for %s with answers %v: question %s is unanswered", m.Applied, m.Answers, g.Next.ID)
+	}
+	return g.Materials, nil
 }
 
 // add puts a row on the checklist with its status: handed in wins over on

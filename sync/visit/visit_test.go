@@ -597,3 +597,47 @@ func TestDocuments(t *testing.T) {
 		t.Errorf("a4 refuses the acceptance notice: %v", err)
 	}
 }
+
+// A case that records what was applied for and the answers gets exactly
+// the kiosk's guide: a material an answer adds is asked for even when not
+// handed in, one an answer leaves out is not.
+func TestAnswersGiveTheGuide(t *testing.T) {
+	cat := testCat(t)
+	base := func(answers ...string) wire.Manifest {
+		return wire.Manifest{ID: "kiosk-01-x", CatalogRevision: 7, Items: []string{"A"}, Applied: "A", Answers: answers,
+			Applicant: wire.Applicant{Name: "张三", IDNumber: idNumber(t, "21020219880504123")}}
+	}
+	for _, c := range []struct {
+		name    string
+		m       wire.Manifest
+		guard   bool
+		wantErr string
+	}{
+		{"a minor: the guardian's card is asked for", base("minor"), true, ""},
+		{"an adult: it is not", base("adult"), false, ""},
+		{"unanswered", base(), false, "unanswered"},
+		{"unknown choice", base("child"), false, "child"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := New(cat, c.m, wire.VaultAnswer{}, time.Now())
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var guard *Row
+			for _, r := range v.Checklist() {
+				if r.Code == "M-GUARD" {
+					guard = &r
+				}
+			}
+			if (guard != nil) != c.guard || guard != nil && (guard.Status != Missing || !guard.Required) {
+				t.Errorf("M-GUARD on the checklist: %+v, want %v and missing", guard, c.guard)
+			}
+		})
+	}
+}

@@ -50,6 +50,13 @@ type Manifest struct {
 	Terminal        string        `json:"terminal"`         // filled in by the platform from the credential
 	CatalogRevision int           `json:"catalog_revision"` // the catalogue revision the case was made under (S3)
 	Items           []string      `json:"items"`            // service-item codes
+	// Applied is the item or bundle applied for and Answers the choice ids
+	// of its situational questions, in the order asked: with the catalogue
+	// revision they give exactly the guide the case was made under
+	// (catalog.Resolve), so the window reviews the same material list the
+	// kiosk asked for. Empty for cases made before they were recorded.
+	Applied string   `json:"applied,omitempty"`
+	Answers []string `json:"answers,omitempty"`
 	Applicant       Applicant     `json:"applicant"`
 	Materials       []MaterialRef `json:"materials"`
 	CreatedAt       time.Time     `json:"created_at"`
