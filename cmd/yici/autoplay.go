@@ -20,11 +20,11 @@ import (
 // place the card, pick 居民身份证换领, scan the old card, submit, wait for
 // the upload (when online), then open the case at the desk. With shots set
 // it saves a screenshot of each step.
-func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *appliance, shots string, online bool) error {
+func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *appliance, shots string, online bool, wins map[string]fyne.Window) error {
 	card := p.card
 	var sh *shooter
 	if shots != "" {
-		sh = &shooter{dir: shots}
+		sh = &shooter{dir: shots, wins: wins}
 		if err := sh.arrange(map[string][2]int{kioskTitle: {0, 0}, panelTitle: {1040, 0}, deskTitle: {0, 790}}); err != nil {
 			return err
 		}

@@ -151,7 +151,7 @@ func demoMain(args []string) error {
 	}
 	if *autoplay {
 		go func() {
-			err := play(ctx, k, d, pan, ap, *shots, !*offline)
+			err := play(ctx, k, d, pan, ap, *shots, !*offline, map[string]fyne.Window{kioskTitle: kw, deskTitle: dw, panelTitle: pan.win})
 			if err != nil {
 				log.Printf("demo: autoplay: %v", err)
 			} else if *shots != "" {

@@ -8,6 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
 )
 
 // shooter takes screenshots of the demo's real windows from the X server:
@@ -15,7 +20,8 @@ import (
 // Under Xvfb there is no window manager, so every window opens at 0,0;
 // arrange moves them side by side (with xdotool) so none hides another.
 type shooter struct {
-	dir string
+	dir  string
+	wins map[string]fyne.Window // by title: what each window's widgets say is saved beside its picture
 }
 
 // xwindow finds the X id of the top-level window whose title (or class,
@@ -75,6 +81,16 @@ func (s *shooter) window(title, name string) error {
 		return fmt.Errorf("shots: xdotool windowraise %s: %v: %s", title, err, out)
 	}
 	time.Sleep(200 * time.Millisecond) // the raised window's frame is redrawn
+	if w, ok := s.wins[title]; ok {
+		if err := os.MkdirAll(s.dir, 0o755); err != nil {
+			return err
+		}
+		var lines []string
+		fyne.DoAndWait(func() { visibleText(w.Content(), &lines) })
+		if err := os.WriteFile(filepath.Join(s.dir, name+".txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
 	return s.run(name, "-window", id)
 }
 
@@ -91,4 +107,58 @@ func (s *shooter) run(name string, args ...string) error {
 		return fmt.Errorf("shots: import %s: %v: %s (install imagemagick)", name, err, out)
 	}
 	return nil
+}
+
+// visibleText appends what the visible widgets under o say, one per line:
+// the real-window test checks it beside the picture, so a wrong screen
+// fails on its content, not only on its size and colours.
+func visibleText(o fyne.CanvasObject, out *[]string) {
+	if o == nil || !o.Visible() {
+		return
+	}
+	add := func(s string) {
+		if s = strings.TrimSpace(s); s != "" {
+			*out = append(*out, s)
+		}
+	}
+	switch w := o.(type) {
+	case *widget.Label:
+		add(w.Text)
+	case *widget.Button:
+		add(w.Text)
+	case *widget.Select:
+		if w.Selected != "" {
+			add(w.Selected)
+		} else {
+			add(w.PlaceHolder)
+		}
+	case *widget.Entry:
+		if w.Text != "" && !w.Password {
+			add(w.Text)
+		} else {
+			add(w.PlaceHolder)
+		}
+	case *widget.RichText:
+		for _, seg := range w.Segments {
+			if t, ok := seg.(*widget.TextSegment); ok {
+				add(t.Text)
+			}
+		}
+	case *widget.Form:
+		for _, it := range w.Items {
+			add(it.Text)
+			visibleText(it.Widget, out)
+		}
+	case *canvas.Text:
+		add(w.Text)
+	case *container.Split:
+		visibleText(w.Leading, out)
+		visibleText(w.Trailing, out)
+	case *container.Scroll:
+		visibleText(w.Content, out)
+	case *fyne.Container:
+		for _, c := range w.Objects {
+			visibleText(c, out)
+		}
+	}
 }

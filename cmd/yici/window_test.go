@@ -20,7 +20,8 @@ import (
 
 // TestRealWindow builds yici, runs the demo hall in real windows under
 // Xvfb playing one visit by itself, and checks each screenshot it took:
-// the expected size and not blank. With YICI_SCREENS set the pictures are
+// the expected size, not blank, and saying what that screen should (its
+// widgets' texts, saved beside it). With YICI_SCREENS set the pictures are
 // copied there (make screens → docs/screens).
 func TestRealWindow(t *testing.T) {
 	if testing.Short() {
@@ -33,19 +34,23 @@ func TestRealWindow(t *testing.T) {
 	shots := filepath.Join(dir, "shots")
 	runDemo(t, buildYici(t), "--data", filepath.Join(dir, "data"), "--autoplay", "--shots", shots, "--exit")
 
+	// Each picture's size, that it is not blank, and what its window's
+	// widgets said when it was taken: the right screen, masked.
 	for _, c := range []struct {
 		name string
 		w, h int
+		says []string
 	}{
-		{"kiosk-1-welcome", 1024, 768},
-		{"kiosk-2-find", 1024, 768},
-		{"kiosk-3-question", 1024, 768},
-		{"kiosk-4-materials", 1024, 768},
-		{"kiosk-5-scanned", 1024, 768},
-		{"kiosk-6-done", 1024, 768},
-		{"desk-1-case", 1400, 640},
-		{"desk-2-reviewed", 1400, 640},
-		{"devices-panel", 870, 860},
+		{"kiosk-1-welcome", 1024, 768, []string{"请将身份证放在读卡区"}},
+		{"kiosk-2-find", 1024, 768, []string{"您好，张*（2102**********123X）", "【一件事】出生一件事"}},
+		{"kiosk-3-question", 1024, 768, []string{"您的旧身份证还在手上吗？"}},
+		{"kiosk-4-materials", 1024, 768, []string{"原居民身份证", "审核准则：须为本人证件原件", "扫描 / Scan"}},
+		{"kiosk-5-scanned", 1024, 768, []string{"✓ 已收 / received"}},
+		{"kiosk-6-done", 1024, 768, []string{"已受理 · 回执已打印", "尚缺材料已列入一次性告知书"}},
+		{"desk-0-sign-in", 1400, 640, []string{"综合窗口 · 工作人员登录"}},
+		{"desk-1-case", 1400, 640, []string{"请审核 / review it", "[M-ID-OLD-1] 须为本人证件原件", "未交 / missing", "免提交 / on file"}},
+		{"desk-2-reviewed", 1400, 640, []string{"符合 / passes", "已记录：已退回", "一次性告知书已保存"}},
+		{"devices-panel", 870, 860, []string{"身份证读卡器"}},
 	} {
 		img := loadPNG(t, filepath.Join(shots, c.name+".png"))
 		if b := img.Bounds(); b.Dx() != c.w || b.Dy() != c.h {
@@ -53,6 +58,18 @@ func TestRealWindow(t *testing.T) {
 		}
 		if n := colours(img); n < 8 {
 			t.Errorf("%s has %d colours: blank", c.name, n)
+		}
+		said, err := os.ReadFile(filepath.Join(shots, c.name+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range c.says {
+			if !strings.Contains(string(said), want) {
+				t.Errorf("%s does not say %q; it says:\n%s", c.name, want, said)
+			}
+		}
+		if strings.Contains(string(said), "21020219880504123X") {
+			t.Errorf("%s shows the whole ID number", c.name)
 		}
 	}
 	if n := colours(loadPNG(t, filepath.Join(shots, "receipt.png"))); n < 2 {
