@@ -64,6 +64,7 @@ bench: deps
 	go test -run '^$$' -bench AuthzAudit -benchtime 3000x ./sync/platform
 	go test -run '^$$' -bench PINHash -benchtime 30x ./sync/platform
 	go test -run '^$$' -bench . -benchtime 3000x ./sync/platform/audit
+	go test -run '^$$' -bench . -benchtime 50x ./desk
 
 # The crash test at length: 1,000 SIGKILL rounds (make test runs 50).
 soak: deps

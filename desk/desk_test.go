@@ -40,7 +40,7 @@ const zhangSan = "21020219880504123X"
 // hall is a platform on httptest with a kiosk that puts cases and the desk
 // W01 with clerk 0001 signed in.
 type hall struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *platform.Server
 	pst     *platform.BoltStorage
 	kiosk   *uploader.Client
@@ -50,7 +50,7 @@ type hall struct {
 	docs    string
 }
 
-func newHall(t *testing.T, p func(*uploader.Client) Platform, opts ...func(*Options)) *hall {
+func newHall(t testing.TB, p func(*uploader.Client) Platform, opts ...func(*Options)) *hall {
 	t.Helper()
 	st, err := platform.OpenBolt(t.TempDir())
 	if err != nil {
