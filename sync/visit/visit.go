@@ -238,12 +238,6 @@ func situational(cat *catalog.Catalog, items []string) map[string]catalog.Needed
 	return out
 }
 
-// Case is the case id.
-func (v *Visit) Case() string { return v.m.ID }
-
-// Began is when the review began.
-func (v *Visit) Began() time.Time { return v.began }
-
 // Checklist returns the materials of the case, each once, in guide order
 // then situational ones; a copy the caller may keep.
 func (v *Visit) Checklist() []Row { return copyRows(v.rows) }
