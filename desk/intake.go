@@ -106,8 +106,8 @@ type intake struct {
 	sel      int // material chosen on the checklist
 	cur      int // page chosen within it
 	b        *batch
-	thumb    []image.Image // thumbnails of b's pages
-	buf      string        // page numbers being typed
+	thumb    []image.Image    // thumbnails of b's pages
+	buf      string           // page numbers being typed
 	stored   map[string]error // material code → its last capture's outcome; absent while one is under way
 	scanning bool
 	sending  bool
