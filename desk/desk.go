@@ -161,8 +161,11 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	d.personLabel = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	out := widget.NewButton("F4 退出登录 / Sign out", func() { go d.SignOut(context.Background()) })
 	title := widget.NewLabelWithStyle("综合窗口 / Window desk", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	top := container.NewBorder(nil, nil, title, container.NewHBox(d.who, read, apply, refresh, out), d.personLabel)
-	d.review = container.NewBorder(top, d.status, nil, nil, container.NewStack(split, d.in.content))
+	top := container.NewBorder(nil, nil, title, container.NewHBox(d.who, read, refresh, out), d.personLabel)
+	// F6 stands at the status line's end: the top bar is as wide as the
+	// window allows.
+	bottom := container.NewBorder(nil, nil, nil, apply, d.status)
+	d.review = container.NewBorder(top, bottom, nil, nil, container.NewStack(split, d.in.content))
 	d.signin = newSignInForm(func(clerk, pin, window string) {
 		go d.SignIn(context.Background(), clerk, pin, window)
 	})
