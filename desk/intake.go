@@ -186,7 +186,9 @@ func (d *Desk) NewApplication() error {
 		d.say(err.Error())
 		return err
 	}
-	if in.who != a || in.phase == phaseSubmitted {
+	// The card read again for the same person goes on with their
+	// application; another person's, or one submitted, starts anew.
+	if in.who == nil || in.who.idNumber != a.idNumber || in.phase == phaseSubmitted {
 		in.reset()
 		in.who = a
 		d.mu.Lock()
