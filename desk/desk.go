@@ -20,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"yici/drivers/docscan"
 	"yici/drivers/evalpad"
 	"yici/sync/catalog"
 	"yici/sync/mask"
@@ -66,6 +67,13 @@ type Options struct {
 	Documents string        // directory the PDFs are saved in; "" keeps none
 	Timeout   time.Duration // of each platform call; default 15 s
 	Now       func() time.Time
+
+	// A new application taken at the window (F6) needs a store and a
+	// scanner; without them the window only reviews.
+	Store      Store           // the desk's local store (*store.Store)
+	Scanner    docscan.Scanner // the window's document scanner
+	Kick       func()          // wakes the uploader after a submission; may be nil
+	UploadWait time.Duration   // how long F8 waits for the case to be up before saying it is queued; default 2 min
 }
 
 // Desk is the clerk's window content.
@@ -97,6 +105,7 @@ type Desk struct {
 	personLabel *widget.Label
 	status      *widget.Label
 	rv          *reviewPane
+	in          *intake
 }
 
 // New builds the desk in w over cat (the newest catalogue revision); it
@@ -110,6 +119,9 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	}
 	if opt.RateWait <= 0 {
 		opt.RateWait = 90 * time.Second
+	}
+	if opt.UploadWait <= 0 {
+		opt.UploadWait = 2 * time.Minute
 	}
 	d := &Desk{p: p, opt: opt, w: w, current: cat, cats: map[int]*catalog.Catalog{}, outcomes: map[string]visit.Kind{}, rated: map[string]bool{}, inquired: map[string]bool{}}
 	if cat != nil {
@@ -140,14 +152,20 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	d.rv = newReviewPane(d)
 	split := container.NewHSplit(d.list, d.rv.content)
 	split.Offset = 0.28
+	d.in = newIntake(d)
+	d.in.other = split
 	d.who = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	refresh := widget.NewButton("F5 刷新 / Refresh", func() { go d.Refresh(context.Background()) })
 	read := widget.NewButton("F2 读卡 / Read card", func() { go d.ReadCard(context.Background()) })
+	apply := widget.NewButton("F6 新办件 / New application", func() { d.NewApplication() })
 	d.personLabel = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	out := widget.NewButton("F4 退出登录 / Sign out", func() { go d.SignOut(context.Background()) })
 	title := widget.NewLabelWithStyle("综合窗口 / Window desk", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	top := container.NewBorder(nil, nil, title, container.NewHBox(d.who, read, refresh, out), d.personLabel)
-	d.review = container.NewBorder(top, d.status, nil, nil, split)
+	// F6 stands at the status line's end: the top bar is as wide as the
+	// window allows.
+	bottom := container.NewBorder(nil, nil, nil, apply, d.status)
+	d.review = container.NewBorder(top, bottom, nil, nil, container.NewStack(split, d.in.content))
 	d.signin = newSignInForm(func(clerk, pin, window string) {
 		go d.SignIn(context.Background(), clerk, pin, window)
 	})
@@ -268,7 +286,12 @@ func (d *Desk) key(ev *fyne.KeyEvent) {
 	if !d.SignedIn() {
 		return
 	}
+	if d.in.key(ev) {
+		return
+	}
 	switch ev.Name {
+	case fyne.KeyF6:
+		d.NewApplication()
 	case fyne.KeyF2:
 		go d.ReadCard(context.Background())
 	case fyne.KeyF3:

@@ -118,6 +118,8 @@ func (d *Desk) lock(msg string) {
 	fyne.DoAndWait(func() {
 		d.cases = nil
 		d.personLabel.SetText("")
+		d.in.reset()
+		d.in.hide()
 		d.rv.clear()
 		d.list.UnselectAll()
 		d.list.Refresh()

@@ -120,13 +120,18 @@ func demoMain(args []string) error {
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
 		Documents: filepath.Join(*data, "documents"),
 	}, false)
-	deskClient, err := newClient(base, deskToken, tlsInfo.CertFile)
+	// The desk is an appliance of its own: its store holds the
+	// applications taken at the window, which its uploader sends under the
+	// desk's name.
+	dap, err := openAppliance(filepath.Join(*data, "desk"), base, deskToken, tlsInfo.CertFile)
 	if err != nil {
 		return err
 	}
+	defer dap.Close()
 	// The demo has no print queue: the desk's A4 documents are saved.
-	d, dw := deskWindow(a, deskClient, ap.cat, desk.Options{Hall: "大连市示例区政务服务中心",
-		Documents: filepath.Join(*data, "desk-documents")})
+	d, dw := deskWindow(a, dap.client, ap.cat, desk.Options{Hall: "大连市示例区政务服务中心",
+		Documents: filepath.Join(*data, "desk-documents"),
+		Store:     dap.store, Scanner: scanner(nil, "sim"), Kick: dap.up.Kick})
 	pan := newPanel(a, card, prn, pad, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,
@@ -135,6 +140,7 @@ func demoMain(args []string) error {
 		pan.collectReceipts)
 	if !*offline {
 		go ap.up.Run(ctx)
+		go dap.up.Run(ctx)
 	}
 	if *exitSent {
 		go func() {

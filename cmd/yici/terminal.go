@@ -95,6 +95,7 @@ func deskMain(args []string) error {
 	docs := fs.String("documents", "", "directory the A4 documents are saved in; default DATA/documents")
 	padPath := fs.String("evalpad", "", "serial port of the window's evaluation pad (评价器); empty: rating by QR code only")
 	cardPath := fs.String("idcard", "", "serial port of the window's GA 467 ID-card reader; empty: none")
+	scan := fs.String("scanner", "sim", `the window's document scanner for new applications (F6): SANE device for scanimage -d, "folder:DIR", or "sim"`)
 	fs.Parse(args)
 	if *docs == "" {
 		*docs = filepath.Join(*data, "documents")
@@ -111,7 +112,8 @@ func deskMain(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := newApp()
-	opt := desk.Options{Hall: *hall, Phone: *phone, Documents: *docs}
+	opt := desk.Options{Hall: *hall, Phone: *phone, Documents: *docs,
+		Store: ap.store, Scanner: scanner(nil, *scan), Kick: ap.up.Kick}
 	pad, err := ports{ap: ap}.pad(*padPath)
 	if err != nil {
 		return err
@@ -131,6 +133,7 @@ func deskMain(args []string) error {
 	}
 	d, w := deskWindow(a, ap.client, ap.cat, opt)
 	runBackground(ctx, func(ctx context.Context) { d.Run(ctx, 3*time.Second) },
+		func(ctx context.Context) { ap.up.Run(ctx) },
 		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) },
 		keepToken(ap.client, *tokenFile))
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()

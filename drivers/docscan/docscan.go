@@ -5,8 +5,12 @@ package docscan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
+
+// ErrJam is wrapped by the error of a scan stopped by a jammed feeder.
+var ErrJam = errors.New("docscan: document feeder jammed")
 
 // Page is one scanned side of a sheet.
 type Page struct {
@@ -28,7 +32,10 @@ type Options struct {
 	MaxPageBytes, MaxPixels int
 }
 
-// Scanner is a document scanner.
+// Scanner is a document scanner. A batch that fails part way — a jammed
+// feeder — returns the pages scanned before the failure along with the
+// error, so that nothing already scanned is lost; the caller asks for the
+// page after them to be put back.
 type Scanner interface {
 	Scan(ctx context.Context, opts Options) ([]Page, error)
 }

@@ -120,20 +120,30 @@ func (s SANE) scanBatch(ctx context.Context, path string, args []string, opts Op
 	}
 	// scanimage stops a batch with an error once the feeder is empty; that
 	// is the end of the document, not a failure, when pages came out.
+	var stopped error // a failure after some pages: they are returned with it
 	if runErr != nil && (len(names) == 0 || !strings.Contains(stderr.String(), "out of documents")) {
-		return nil, s.failed(ctx, runErr, stderr.String())
+		stopped = s.failed(ctx, runErr, stderr.String())
+		if strings.Contains(strings.ToLower(stderr.String()), "jammed") {
+			stopped = fmt.Errorf("%w: %w", ErrJam, stopped)
+		}
+		if len(names) == 0 {
+			return nil, stopped
+		}
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("docscan: %s scanned no page: put the documents in the feeder (%s)", s.name(), lastLine(stderr.String()))
 	}
 	sort.Strings(names) // page%04d sorts by number
 	pages := make([]Page, 0, len(names))
-	for _, n := range names {
+	for i, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil {
 			return nil, fmt.Errorf("docscan: read scanned page: %w", err)
 		}
 		p, err := page(b)
+		if err != nil && stopped != nil && i == len(names)-1 {
+			break // the page the feeder stopped on, half written
+		}
 		if err == nil {
 			err = opts.check(p)
 		}
@@ -142,7 +152,7 @@ func (s SANE) scanBatch(ctx context.Context, path string, args []string, opts Op
 		}
 		pages = append(pages, p)
 	}
-	return pages, nil
+	return pages, stopped
 }
 
 func (s SANE) name() string {

@@ -29,6 +29,9 @@ type Simulated struct {
 	// empty Lines means the invented certificate's issuer.
 	Signature []string
 	Pages     int // sheets in the feeder; 0 means 1
+	// JamAt makes the feeder jam at this page (from 1): the pages before
+	// it are returned with an error wrapping ErrJam; 0 never jams.
+	JamAt int
 }
 
 // A4 at 150 dpi.
@@ -66,6 +69,9 @@ func (s Simulated) Scan(ctx context.Context, opts Options) ([]Page, error) {
 	for i := 1; i <= total; i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("docscan: simulated scan cancelled at page %d of %d: %w", i, total, err)
+		}
+		if i == s.JamAt {
+			return pages, fmt.Errorf("%w at page %d of %d: clear the feeder and put that page back", ErrJam, i, total)
 		}
 		img, err := s.render(f, i, total)
 		if err != nil {
