@@ -3,14 +3,12 @@ package desk
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -382,7 +380,9 @@ func (in *intake) start(ctx context.Context, gen int) {
 	d := in.d
 	var g *catalog.Guide
 	var a *applicant
-	fyne.DoAndWait(func() { g, a = in.guide, in.who })
+	var code string
+	var answers []string
+	fyne.DoAndWait(func() { g, a, code, answers = in.guide, in.who, in.code, slices.Clone(in.answers) })
 	if g == nil || a == nil {
 		return
 	}
@@ -413,8 +413,9 @@ func (in *intake) start(ctx context.Context, gen int) {
 	for i, it := range g.Items {
 		items[i] = it.Code
 	}
-	id := newCaseID(me, now)
+	id := wire.NewCaseID(me, now)
 	err := d.opt.Store.SaveCase(wire.Manifest{ID: id, Terminal: me, CatalogRevision: g.Revision, Items: items,
+		Applied: code, Answers: answers,
 		Applicant: wire.Applicant{Name: a.name, IDNumber: a.idNumber}, Materials: refs, CreatedAt: now.UTC()})
 	fyne.DoAndWait(func() {
 		if in.gen != gen {
@@ -562,14 +563,6 @@ func onFileText(e *wire.VaultEntry) string {
 		parts = append(parts, "有效至 "+e.ValidUntil.Local().Format("2006-01-02"))
 	}
 	return strings.Join(parts, " · ")
-}
-
-// newCaseID makes an id unique per terminal without a round trip, as the
-// kiosk does: the terminal name, the time to the second, 4 random bytes.
-func newCaseID(terminal string, t time.Time) string {
-	var b [4]byte
-	rand.Read(b[:])
-	return fmt.Sprintf("%s-%s-%s", terminal, t.Format("20060102-150405"), hex.EncodeToString(b[:]))
 }
 
 // thumbnail shrinks a scanned page to the width of its place on screen;

@@ -9,10 +9,7 @@ package terminal
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -118,20 +115,12 @@ func (c *Config) now() time.Time {
 	return time.Now()
 }
 
-// newCaseID makes an id unique per terminal without a round trip: the
-// terminal name, the time to the second, and 4 random bytes.
-func newCaseID(terminal string, t time.Time) string {
-	var b [4]byte
-	rand.Read(b[:])
-	return fmt.Sprintf("%s-%s-%s", terminal, t.Format("20060102-150405"), hex.EncodeToString(b[:]))
-}
-
 // startCase records the case draft before any material is scanned, so a
 // crash after the first capture still leaves a complete, sendable record.
 // Materials on file are in it from the start, marked exempt.
 func (k *Kiosk) startCase() error {
 	s := k.sess
-	s.caseID = newCaseID(k.cfg.Terminal, k.cfg.now())
+	s.caseID = wire.NewCaseID(k.cfg.Terminal, k.cfg.now())
 	s.captured = map[string]bool{}
 	s.exempt = map[string]wire.VaultEntry{}
 	var refs []wire.MaterialRef

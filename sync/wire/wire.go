@@ -32,6 +32,8 @@
 package wire
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"time"
@@ -46,20 +48,20 @@ const MaxBlobBytes = 64 << 20
 
 // Manifest is one case as the appliance submits it.
 type Manifest struct {
-	ID              string        `json:"id"`               // made by the appliance, unique per terminal
-	Terminal        string        `json:"terminal"`         // filled in by the platform from the credential
-	CatalogRevision int           `json:"catalog_revision"` // the catalogue revision the case was made under (S3)
-	Items           []string      `json:"items"`            // service-item codes
+	ID              string   `json:"id"`               // made by the appliance, unique per terminal
+	Terminal        string   `json:"terminal"`         // filled in by the platform from the credential
+	CatalogRevision int      `json:"catalog_revision"` // the catalogue revision the case was made under (S3)
+	Items           []string `json:"items"`            // service-item codes
 	// Applied is the item or bundle applied for and Answers the choice ids
 	// of its situational questions, in the order asked: with the catalogue
 	// revision they give exactly the guide the case was made under
 	// (catalog.Resolve), so the window reviews the same material list the
 	// kiosk asked for. Empty for cases made before they were recorded.
-	Applied string   `json:"applied,omitempty"`
-	Answers []string `json:"answers,omitempty"`
-	Applicant       Applicant     `json:"applicant"`
-	Materials       []MaterialRef `json:"materials"`
-	CreatedAt       time.Time     `json:"created_at"`
+	Applied   string        `json:"applied,omitempty"`
+	Answers   []string      `json:"answers,omitempty"`
+	Applicant Applicant     `json:"applicant"`
+	Materials []MaterialRef `json:"materials"`
+	CreatedAt time.Time     `json:"created_at"`
 }
 
 // Applicant is the person a case is for, as read from the ID card.
@@ -172,6 +174,15 @@ func ParseOffset(s string) (int64, error) {
 // A case id is chosen by the appliance and travels in a URL path, so it is
 // kept to characters that need no escaping.
 var caseIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// NewCaseID makes a case id unique per terminal without a round trip: the
+// terminal's name (with which the platform requires every id it takes from
+// that terminal to begin), the time to the second and 4 random bytes.
+func NewCaseID(terminal string, t time.Time) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%s", terminal, t.Format("20060102-150405"), hex.EncodeToString(b[:]))
+}
 
 // ValidCaseID reports whether id may name a case: 1 to 128 of A–Z, a–z,
 // 0–9, '.', '_', '-', starting with a letter or digit.
