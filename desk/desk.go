@@ -102,6 +102,7 @@ type Desk struct {
 	cases       []wire.CaseSummary
 	list        *widget.List
 	who         *widget.Label
+	count       *widget.Label // what the list holds
 	personLabel *widget.Label
 	status      *widget.Label
 	rv          *reviewPane
@@ -150,7 +151,10 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 		}
 	}
 	d.rv = newReviewPane(d)
-	split := container.NewHSplit(d.list, d.rv.content)
+	// The count of the list stands above it, so the periodic refresh never
+	// overwrites what the status line tells the clerk.
+	d.count = widget.NewLabel("")
+	split := container.NewHSplit(container.NewBorder(d.count, nil, nil, nil, d.list), d.rv.content)
 	split.Offset = 0.28
 	d.in = newIntake(d)
 	d.in.other = split
@@ -227,7 +231,7 @@ func (d *Desk) Refresh(ctx context.Context) {
 		if d.applicant() != nil {
 			whose = "此申请人在本厅的办件"
 		}
-		d.say(fmt.Sprintf("%s %d 件 · 更新于 %s", whose, len(cs), d.opt.Now().Format("15:04:05")))
+		d.count.SetText(fmt.Sprintf("%s %d 件 · 更新于 %s", whose, len(cs), d.opt.Now().Format("15:04:05")))
 		d.list.Refresh()
 	})
 }

@@ -73,15 +73,11 @@ func (s Simulated) Scan(ctx context.Context, opts Options) ([]Page, error) {
 		if i == s.JamAt {
 			return pages, fmt.Errorf("%w at page %d of %d: clear the feeder and put that page back", ErrJam, i, total)
 		}
-		img, err := s.render(f, i, total)
+		data, err := s.page(f, i, total)
 		if err != nil {
 			return nil, err
 		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			return nil, fmt.Errorf("docscan: encode page %d: %w", i, err)
-		}
-		p := Page{PNG: buf.Bytes(), Width: simWidth, Height: simHeight}
+		p := Page{PNG: data, Width: simWidth, Height: simHeight}
 		if err := opts.check(p); err != nil {
 			return nil, err
 		}
@@ -89,6 +85,32 @@ func (s Simulated) Scan(ctx context.Context, opts Options) ([]Page, error) {
 		opts.progress(i, total)
 	}
 	return pages, nil
+}
+
+// simPages keeps each page rendered, by everything that decides its pixels:
+// the same settings give the same page, and rendering and encoding an A4
+// page costs a second under the race detector.
+var simPages sync.Map // string → []byte
+
+// page is page pageNo of total as PNG, rendered the first time.
+func (s Simulated) page(f *opentype.Font, pageNo, total int) ([]byte, error) {
+	key := fmt.Sprintf("%q\x00%q\x00%q\x00%d/%d", s.Title, s.Lines, s.Signature, pageNo, total)
+	if b, ok := simPages.Load(key); ok {
+		return b.([]byte), nil
+	}
+	img, err := s.render(f, pageNo, total)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	// Fast compression: a simulated page is for tests and the demo, where
+	// the time to make it matters more than its bytes.
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("docscan: encode page %d: %w", pageNo, err)
+	}
+	simPages.Store(key, buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 func (s Simulated) render(f *opentype.Font, pageNo, total int) (*image.Gray, error) {
