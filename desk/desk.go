@@ -163,6 +163,7 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	read := widget.NewButton("F2 读卡 / Read card", func() { go d.ReadCard(context.Background()) })
 	apply := widget.NewButton("F6 新办件 / New application", func() { d.NewApplication() })
 	d.personLabel = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	d.personLabel.Truncation = fyne.TextTruncateEllipsis // the window keeps its width
 	out := widget.NewButton("F4 退出登录 / Sign out", func() { go d.SignOut(context.Background()) })
 	title := widget.NewLabelWithStyle("综合窗口 / Window desk", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	top := container.NewBorder(nil, nil, title, container.NewHBox(d.who, read, refresh, out), d.personLabel)
@@ -340,4 +341,44 @@ func kindName(k visit.Kind) string {
 		return "已退回"
 	}
 	return string(k)
+}
+
+// Press delivers keys as the window's driver does: to the widget with the
+// focus, else to the window. For the demo's autoplay; call it on the UI
+// thread.
+func (d *Desk) Press(names ...fyne.KeyName) {
+	c := d.w.Canvas()
+	for _, n := range names {
+		ev := &fyne.KeyEvent{Name: n}
+		if f := c.Focused(); f != nil {
+			f.TypedKey(ev)
+		} else if h := c.OnTypedKey(); h != nil {
+			h(ev)
+		}
+	}
+}
+
+// Type types s as Press delivers keys. Call it on the UI thread.
+func (d *Desk) Type(s string) {
+	c := d.w.Canvas()
+	for _, r := range s {
+		if f := c.Focused(); f != nil {
+			f.TypedRune(r)
+		} else if h := c.OnTypedRune(); h != nil {
+			h(r)
+		}
+	}
+}
+
+// Progress is what the new application's progress line says; OpenCase is
+// the case under review, or "". For the demo's autoplay; call them on the
+// UI thread.
+func (d *Desk) Progress() string { return d.in.progress.Text }
+
+// OpenCase is the id of the case under review, or "".
+func (d *Desk) OpenCase() string {
+	if d.rv.m == nil {
+		return ""
+	}
+	return d.rv.m.ID
 }

@@ -145,11 +145,11 @@ func newIntake(d *Desk) *intake {
 	in.scanBtn = widget.NewButton("F7 扫描全部 / Scan the stack", func() { in.do(func() { in.d.ScanStack(context.Background()) }) })
 	in.sendBtn = widget.NewButton("F8 提交 / Submit", func() { in.do(func() { in.d.SubmitApplication(context.Background()) }) })
 	in.sendBtn.Importance = widget.HighImportance
-	rescan := widget.NewButton("F9 重扫所选页 / Rescan page", func() { in.do(func() { in.d.RescanPage(context.Background()) }) })
-	assign := widget.NewButton("Enter 指定页码 / Assign pages", func() { in.assign() })
-	del := widget.NewButton("Del 移除所选页 / Remove page", func() { in.removePage() })
-	earlier := widget.NewButton("[ 前移 / Earlier", func() { in.movePage(-1) })
-	later := widget.NewButton("] 后移 / Later", func() { in.movePage(1) })
+	rescan := widget.NewButton("F9 重扫 / Rescan", func() { in.do(func() { in.d.RescanPage(context.Background()) }) })
+	assign := widget.NewButton("Enter 指定 / Assign", func() { in.assign() })
+	del := widget.NewButton("Del 移除 / Remove", func() { in.removePage() })
+	earlier := widget.NewButton("[ 前移", func() { in.movePage(-1) })
+	later := widget.NewButton("] 后移", func() { in.movePage(1) })
 	help := widget.NewLabel("↑↓ 选材料 · 输入页码如 1-3,5 后按 Enter（只按 Enter：下一未指定页）· ←→ 选页")
 	help.Wrapping = fyne.TextWrapWord
 	left := container.NewBorder(widget.NewLabel("3 材料清单 / Checklist"), container.NewVBox(help, in.typed), nil, nil, container.NewVScroll(in.mats))

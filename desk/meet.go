@@ -61,6 +61,7 @@ func (d *Desk) Meet(ctx context.Context, card *idcard.Card) error {
 	d.mu.Unlock()
 	fyne.DoAndWait(func() {
 		d.personLabel.SetText(fmt.Sprintf("申请人 %s（%s）· %s 起接待 · F3 结束接待", mask.Name(a.name), mask.ID(a.idNumber), a.since.Format("15:04")))
+		d.say(fmt.Sprintf("已读卡 / card read: %s（%s）· F6 新办件 / new application", mask.Name(a.name), mask.ID(a.idNumber)))
 	})
 	d.Refresh(ctx)
 	var only string

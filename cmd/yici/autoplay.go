@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -114,6 +115,51 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 				return err
 			}
 			return shot(deskTitle, "desk-2-reviewed")
+		},
+		// A new application taken at the window: the card on the window's
+		// reader, the item by its pinyin initials, the wizard by number keys,
+		// the stack scanned at once, pages given by ranges, submitted, and
+		// the desk's own case opened for review.
+		func() error {
+			p.window.Place(sim.SampleCard)
+			if err := d.ReadCard(ctx); err != nil {
+				return err
+			}
+			fyne.DoAndWait(func() {
+				d.Press(fyne.KeyF6)
+				d.Type("sfz")
+				d.Press(fyne.KeyReturn)
+				d.Type("12") // 在，只是到期了 · 已满16周岁
+			})
+			return shot(deskTitle, "desk-3-new-application")
+		},
+		func() error {
+			fyne.DoAndWait(func() { d.Press(fyne.KeyF7) })
+			if err := waitFor("the stack scanned", func() bool {
+				var s string
+				fyne.DoAndWait(func() { s = d.Progress() })
+				return strings.Contains(s, "已扫")
+			}); err != nil {
+				return err
+			}
+			return shot(deskTitle, "desk-4-scanned")
+		},
+		func() error {
+			// The old card is on file since the kiosk visit (confirmed at the
+			// window): only the photo receipt is to scan; its page goes to it.
+			fyne.DoAndWait(func() {
+				d.Press(fyne.KeyDown)   // 2. 数码相片回执
+				d.Press(fyne.KeyReturn) // the next free page, page 1
+				d.Press(fyne.KeyF8)
+			})
+			if err := waitFor("the window's own case open for review", func() bool {
+				var id string
+				fyne.DoAndWait(func() { id = d.OpenCase() })
+				return strings.HasPrefix(id, "W01-")
+			}); err != nil {
+				return err
+			}
+			return shot(deskTitle, "desk-5-own-case")
 		},
 		func() error { return shot(panelTitle, "devices-panel") },
 		func() error {

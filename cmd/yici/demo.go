@@ -18,6 +18,8 @@ import (
 
 	"yici/assets"
 	"yici/desk"
+	"yici/drivers/idcard"
+	"yici/drivers/serialport"
 	"yici/drivers/sim"
 	"yici/sync/platform"
 	"yici/terminal"
@@ -98,7 +100,13 @@ func demoMain(args []string) error {
 		return err
 	}
 	defer pad.Close()
-	log.Printf("demo: ID-card reader on %s, receipt printer on %s, evaluation pad on %s", card.Path(), prn.Path(), pad.Path())
+	windowCard, err := sim.NewIDCard()
+	if err != nil {
+		return err
+	}
+	defer windowCard.Close()
+	log.Printf("demo: ID-card reader on %s, receipt printer on %s, evaluation pad on %s, the window's reader on %s",
+		card.Path(), prn.Path(), pad.Path(), windowCard.Path())
 
 	ap, err := openAppliance(filepath.Join(*data, "kiosk"), base, kioskToken, tlsInfo.CertFile)
 	if err != nil {
@@ -128,11 +136,15 @@ func demoMain(args []string) error {
 		return err
 	}
 	defer dap.Close()
+	windowPort, err := ports{ap: dap}.open(serialport.RoleIDCard, windowCard.Path())
+	if err != nil {
+		return err
+	}
 	// The demo has no print queue: the desk's A4 documents are saved.
 	d, dw := deskWindow(a, dap.client, ap.cat, desk.Options{Hall: "大连市示例区政务服务中心",
 		Documents: filepath.Join(*data, "desk-documents"),
-		Store:     dap.store, Scanner: scanner(nil, "sim"), Kick: dap.up.Kick})
-	pan := newPanel(a, card, prn, pad, filepath.Join(*data, "receipts"))
+		Store:     dap.store, Scanner: scanner(nil, "sim"), Kick: dap.up.Kick, Reader: idcard.New(windowPort, nil)})
+	pan := newPanel(a, card, windowCard, prn, pad, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,
 		func(ctx context.Context) { d.Run(ctx, 2*time.Second) },

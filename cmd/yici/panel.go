@@ -24,6 +24,7 @@ const panelTitle = "Yici devices 设备模拟"
 type panel struct {
 	win     fyne.Window
 	card    *sim.IDCard
+	window  *sim.IDCard // the window desk's reader
 	prn     *sim.Printer
 	pad     *sim.Pad
 	dir     string
@@ -34,8 +35,8 @@ type panel struct {
 	last string // path of the last receipt PNG
 }
 
-func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, pad *sim.Pad, dir string) *panel {
-	p := &panel{win: a.NewWindow(panelTitle), card: card, prn: prn, pad: pad, dir: dir}
+func newPanel(a fyne.App, card, window *sim.IDCard, prn *sim.Printer, pad *sim.Pad, dir string) *panel {
+	p := &panel{win: a.NewWindow(panelTitle), card: card, window: window, prn: prn, pad: pad, dir: dir}
 	p.receipt = canvas.NewImageFromImage(nil)
 	p.receipt.FillMode = canvas.ImageFillContain
 	p.receipt.SetMinSize(fyne.NewSize(300, 420))
@@ -68,6 +69,10 @@ func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, pad *sim.Pad, dir 
 				widget.NewButton("放置身份证（张三）", func() { card.Place(sim.SampleCard) }),
 				widget.NewButton("拿走身份证", card.Lift),
 				widget.NewCheck("拔出（无应答）", func(on bool) { cardFaults.Silent = on; card.SetFaults(cardFaults) })),
+			widget.NewLabelWithStyle("窗口读卡器 / the window's reader (F2 at the desk)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			container.NewHBox(
+				widget.NewButton("放置身份证（张三）", func() { window.Place(sim.SampleCard) }),
+				widget.NewButton("拿走身份证", window.Lift)),
 			widget.NewLabelWithStyle("回执打印机 / receipt printer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			container.NewHBox(
 				widget.NewCheck("缺纸", setFault(&faults.PaperOut)),
@@ -77,7 +82,7 @@ func newPanel(a fyne.App, card *sim.IDCard, prn *sim.Printer, pad *sim.Pad, dir 
 			rate, padMsg,
 			p.info),
 		nil, nil, nil, p.receipt))
-	p.win.Resize(fyne.NewSize(870, 860))
+	p.win.Resize(fyne.NewSize(870, 960))
 	return p
 }
 

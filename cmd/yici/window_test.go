@@ -50,7 +50,12 @@ func TestRealWindow(t *testing.T) {
 		{"desk-0-sign-in", 1400, 640, []string{"综合窗口 · 工作人员登录"}},
 		{"desk-1-case", 1400, 640, []string{"请审核 / review it", "[M-ID-OLD-1] 须为本人证件原件", "未交 / missing", "免提交 / on file"}},
 		{"desk-2-reviewed", 1400, 640, []string{"符合 / passes", "已记录：已退回", "一次性告知书已保存"}},
-		{"devices-panel", 870, 860, []string{"身份证读卡器"}},
+		// At the window, the next visit: the old card confirmed at the last
+		// one is on file now (S13), only the photo receipt is scanned.
+		{"desk-3-new-application", 1400, 640, []string{"1. 原居民身份证（必交）", "免提交 / on file · 已确认的材料", "2. 数码相片回执（必交）", "按 F7 扫描"}},
+		{"desk-4-scanned", 1400, 640, []string{"已扫 1 页"}},
+		{"desk-5-own-case", 1400, 640, []string{"终端 W01", "已收 / received", "[M-PHOTO-1]", "请审核 / review it"}},
+		{"devices-panel", 870, 960, []string{"身份证读卡器"}},
 	} {
 		img := loadPNG(t, filepath.Join(shots, c.name+".png"))
 		if b := img.Bounds(); b.Dx() != c.w || b.Dy() != c.h {
