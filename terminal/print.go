@@ -1,0 +1,89 @@
+package terminal
+
+import (
+	"os"
+	"path/filepath"
+
+	"yici/drivers/printer"
+	"yici/drivers/printer/a4"
+	"yici/sync/catalog"
+	"yici/sync/mask"
+	"yici/sync/visit"
+)
+
+// receipt lays out the acceptance receipt of visit s: masked applicant,
+// the items, each material's state (the 待补 lines are the one-time notice
+// of what is still missing), and a QR code to follow the case and rate it
+// (S17).
+func (k *Kiosk) receipt(s *session) ([]byte, error) {
+	var mats []printer.ReceiptMaterial
+	for _, m := range s.guide.Materials {
+		st := printer.MaterialPending
+		if s.captured[m.Code] {
+			st = printer.MaterialReceived
+		} else if _, ok := s.exempt[m.Code]; ok {
+			st = printer.MaterialExempt
+		}
+		mats = append(mats, printer.ReceiptMaterial{Name: m.Name, State: st})
+	}
+	doc, err := printer.Receipt(printer.ReceiptData{
+		Hall:      k.cfg.Hall,
+		CaseNo:    s.caseID,
+		Time:      k.cfg.now(),
+		Applicant: mask.Name(s.card.Name),
+		IDNumber:  mask.ID(s.card.IDNumber),
+		Items:     names(s.guide.Items),
+		Materials: mats,
+		QR:        k.cfg.QueryURL + s.caseID,
+		Footer:    []string{"待补材料请于承诺时限内补交", "咨询电话 " + s.guide.Items[0].Contact},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc.Bytes(), nil
+}
+
+// notice writes the A4 one-time notice (一次性告知书) of visit s to the
+// documents directory when required materials are still missing: everything
+// missing, with its review criteria, told once (S18). It returns the file
+// written, or "" when nothing is missing or no directory is set.
+func (k *Kiosk) notice(s *session) (string, error) {
+	if k.cfg.Documents == "" {
+		return "", nil
+	}
+	// The case as stored, reviewed as the window would see it: what is
+	// still to come is the same list there and here.
+	m, err := k.cfg.Store.Case(s.caseID)
+	if err != nil {
+		return "", err
+	}
+	v, err := visit.New(k.cfg.Catalog, m, s.vault, k.cfg.now())
+	if err != nil {
+		return "", err
+	}
+	n := v.Outstanding(a4.Header{Hall: k.cfg.Hall, CaseNo: s.caseID, Date: k.cfg.now(),
+		Applicant: mask.Name(s.card.Name), IDNumber: mask.ID(s.card.IDNumber),
+		Items: names(s.guide.Items), Window: "综合窗口", Phone: s.guide.Items[0].Contact,
+		QR: k.cfg.QueryURL + s.caseID})
+	if len(n.Missing) == 0 {
+		return "", nil
+	}
+	n.Deadline = k.cfg.now().AddDate(0, 0, 7*max(1, s.guide.PromisedDays/5))
+	pdf, err := a4.OneTimeNotice(n)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(k.cfg.Documents, s.caseID+"-一次性告知书.pdf")
+	if err := os.MkdirAll(k.cfg.Documents, 0o700); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, pdf, 0o600)
+}
+
+func names(items []*catalog.Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Name
+	}
+	return out
+}
