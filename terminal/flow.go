@@ -3,7 +3,6 @@ package terminal
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"yici/sync/catalog"
@@ -56,13 +55,14 @@ func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 	return done
 }
 
-// submit submits the visit's case and prints its papers in the background;
-// the returned channel closes when they are done (or at once on failure).
+// submit submits the visit's case, shows the done screen, and prints its
+// papers and asks for a rating in the background; the returned channel
+// closes when the papers are done (or at once on failure).
 func (k *Kiosk) submit() <-chan struct{} {
-	printed := make(chan struct{})
 	s := k.sess
 	if err := k.cfg.Store.Submit(s.caseID); err != nil {
 		k.say("提交未成功，材料已保存，请联系工作人员 / submit failed, materials are kept: " + err.Error())
+		printed := make(chan struct{})
 		close(printed)
 		return printed
 	}
@@ -74,54 +74,8 @@ func (k *Kiosk) submit() <-chan struct{} {
 	k.doneTitle.Refresh()
 	k.show(k.done)
 	k.tick()
-	// The printer answers status before and after the job: about a second,
-	// off the UI thread. The goroutines work on a copy of the visit: the
-	// UI thread may wipe it meanwhile.
-	doc, err := k.receipt(s)
-	snap := s.snapshot()
-	k.bg.Go(func() {
-		defer close(printed)
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			err = k.cfg.Printer.Print(ctx, doc)
-			cancel()
-		}
-		notice, nerr := k.notice(snap)
-		k.do(func() {
-			if k.sess != s {
-				return
-			}
-			var msg []string
-			if err != nil {
-				k.doneTitle.Text = "已受理 · 回执未打印"
-				msg = append(msg, "回执打印失败，办件已受理，请到窗口领取回执 / receipt not printed: "+err.Error())
-			} else {
-				k.doneTitle.Text = "已受理 · 回执已打印"
-			}
-			switch {
-			case nerr != nil:
-				msg = append(msg, "一次性告知书未能生成，请到窗口询问 / notice not written: "+nerr.Error())
-			case notice != "":
-				k.doneDetail.SetText(k.doneDetail.Text + "\n尚缺材料已列入一次性告知书，请到综合窗口领取")
-			}
-			k.say(strings.Join(msg, "\n"))
-			k.doneTitle.Refresh()
-		})
-	})
-	if k.cfg.Pad != nil {
-		k.doneRating.SetText("请在评价器上为本次服务评价 / Please rate this service on the pad")
-		ctx, cancel := context.WithCancel(context.Background())
-		k.stopRating = cancel
-		caseID, name := snap.caseID, snap.guide.Name
-		k.bg.Go(func() {
-			msg := k.rate(ctx, caseID, name)
-			k.do(func() {
-				if ctx.Err() == nil { // the visit is still on screen
-					k.doneRating.SetText(msg)
-				}
-			})
-		})
-	}
+	printed := k.printPapers(s)
+	k.askRating(s.caseID, s.guide.Name)
 	return printed
 }
 

@@ -253,33 +253,3 @@ func (k *Kiosk) scan(ctx context.Context, caseID string, m catalog.Material) err
 	_, err = k.cfg.Store.Capture(caseID, ref, pages[0].PNG)
 	return err
 }
-
-// rate asks for a rating of this visit on the pad (一次一评, S17) and
-// queues it as an event; it runs off the UI thread and returns what the
-// done screen should say.
-func (k *Kiosk) rate(ctx context.Context, caseID, item string) string {
-	p := evalpad.Prompt{CaseNo: caseID, ClerkName: "自助服务", ClerkID: k.cfg.Terminal, Window: "自助终端 " + k.cfg.Terminal, Item: item}
-	if err := k.cfg.Pad.Prompt(ctx, p); err != nil {
-		return "评价器暂不可用，可扫回执二维码评价 / rating pad unavailable: " + err.Error()
-	}
-	r, err := k.cfg.Pad.AskRating(ctx, 90*time.Second)
-	if errors.Is(err, evalpad.ErrNoRating) {
-		return "未评价，可扫回执二维码评价 / not rated; use the receipt's QR code"
-	}
-	if err != nil {
-		return "评价未收到，可扫回执二维码评价 / rating failed: " + err.Error()
-	}
-	reasons := make([]string, len(r.Reasons))
-	for i, x := range r.Reasons {
-		reasons[i] = x.String()
-	}
-	e := wire.Event{ID: caseID + "-rating", Kind: wire.EventRating, At: k.cfg.now().UTC(), Case: caseID,
-		Level: r.Level.Stars(), Reasons: reasons, Channel: "pad"}
-	if err := k.cfg.Store.QueueEvent(e, nil); err != nil {
-		return "评价未能保存，请告知工作人员 / rating not saved: " + err.Error()
-	}
-	if k.cfg.Kick != nil {
-		k.cfg.Kick()
-	}
-	return "感谢您的评价：" + r.Level.String() + " / thank you"
-}

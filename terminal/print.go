@@ -1,8 +1,11 @@
 package terminal
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"yici/drivers/printer"
 	"yici/drivers/printer/a4"
@@ -10,6 +13,47 @@ import (
 	"yici/sync/mask"
 	"yici/sync/visit"
 )
+
+// printPapers prints the receipt of the visit s, just submitted, and
+// writes its one-time notice, then says on the done screen how that went;
+// the returned channel closes when both are done. The printer answers
+// status before and after the job, about a second, so this runs off the UI
+// thread, on a copy of the visit: the UI thread may wipe it meanwhile.
+func (k *Kiosk) printPapers(s *session) <-chan struct{} {
+	printed := make(chan struct{})
+	doc, err := k.receipt(s)
+	snap := s.snapshot()
+	k.bg.Go(func() {
+		defer close(printed)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err = k.cfg.Printer.Print(ctx, doc)
+			cancel()
+		}
+		notice, nerr := k.notice(snap)
+		k.do(func() {
+			if k.sess != s {
+				return
+			}
+			var msg []string
+			if err != nil {
+				k.doneTitle.Text = "已受理 · 回执未打印"
+				msg = append(msg, "回执打印失败，办件已受理，请到窗口领取回执 / receipt not printed: "+err.Error())
+			} else {
+				k.doneTitle.Text = "已受理 · 回执已打印"
+			}
+			switch {
+			case nerr != nil:
+				msg = append(msg, "一次性告知书未能生成，请到窗口询问 / notice not written: "+nerr.Error())
+			case notice != "":
+				k.doneDetail.SetText(k.doneDetail.Text + "\n尚缺材料已列入一次性告知书，请到综合窗口领取")
+			}
+			k.say(strings.Join(msg, "\n"))
+			k.doneTitle.Refresh()
+		})
+	})
+	return printed
+}
 
 // receipt lays out the acceptance receipt of visit s: masked applicant,
 // the items, each material's state (the 待补 lines are the one-time notice
