@@ -58,7 +58,7 @@ func (k *Kiosk) Answer(label string) error {
 // off the UI thread.
 func (k *Kiosk) ScanMaterial(code string) error {
 	var done <-chan error
-	err := fmt.Errorf("terminal: no case on the %s screen", "current")
+	var err error
 	k.doAndWait(func() {
 		if k.sess == nil || k.sess.caseID == "" {
 			err = fmt.Errorf("terminal: no case on the %s screen", k.Screen())

@@ -66,9 +66,7 @@ func (k *Kiosk) submit() <-chan struct{} {
 		close(printed)
 		return printed
 	}
-	if k.cfg.Kick != nil {
-		k.cfg.Kick()
-	}
+	k.cfg.kick()
 	k.doneDetail.SetText("办件编号 Case " + s.caseID)
 	k.doneTitle.Text = "已受理 · 正在打印回执…"
 	k.doneTitle.Refresh()

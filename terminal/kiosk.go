@@ -84,8 +84,7 @@ type Config struct {
 // Kiosk is the kiosk window's content and the visit it serves.
 type Kiosk struct {
 	cfg  Config
-	win  fyne.Window
-	root fyne.CanvasObject
+	root fyne.CanvasObject // the window's content
 
 	// ui serialises the kiosk's UI work: every callback of its goroutines
 	// runs through do or doAndWait, which hold it. Under the real driver
@@ -142,7 +141,7 @@ func New(cfg Config, w fyne.Window) *Kiosk {
 	// map that is never emptied (fyne 2.7 internal/cache), about 64 KB a
 	// visit. The kiosk is the app; the demo sizes its other windows for it.
 	setScale(cfg.Scale)
-	k := &Kiosk{cfg: cfg, win: w}
+	k := &Kiosk{cfg: cfg}
 	k.build()
 	k.root = k.content()
 	w.SetContent(k.root)
@@ -192,6 +191,13 @@ func (c *Config) now() time.Time {
 		return c.Now()
 	}
 	return time.Now()
+}
+
+// kick wakes the uploader, if there is one, after something was queued.
+func (c *Config) kick() {
+	if c.Kick != nil {
+		c.Kick()
+	}
 }
 
 // startCase records the case draft before any material is scanned, so a

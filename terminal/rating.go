@@ -53,8 +53,6 @@ func (k *Kiosk) rate(ctx context.Context, caseID, item string) string {
 	if err := k.cfg.Store.QueueEvent(e, nil); err != nil {
 		return "评价未能保存，请告知工作人员 / rating not saved: " + err.Error()
 	}
-	if k.cfg.Kick != nil {
-		k.cfg.Kick()
-	}
+	k.cfg.kick()
 	return "感谢您的评价：" + r.Level.String() + " / thank you"
 }

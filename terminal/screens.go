@@ -176,8 +176,7 @@ func (k *Kiosk) refreshMaterials() {
 			}
 			action = widget.NewLabel("✓ 免提交 / on file（" + src + "）")
 		default:
-			b := widget.NewButtonWithIcon("扫描 / Scan", theme.ContentAddIcon(), func() { k.touch(); k.scanMaterial(m) })
-			action = b
+			action = widget.NewButtonWithIcon("扫描 / Scan", theme.ContentAddIcon(), func() { k.touch(); k.scanMaterial(m) })
 		}
 		rows = append(rows, container.NewBorder(nil, nil, nil, action, container.NewVBox(name, rule)))
 	}
