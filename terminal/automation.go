@@ -6,6 +6,8 @@ import (
 )
 
 // Screen names the screen on show: welcome, find, question, materials or done.
+// Unlike the methods below it may be called from any goroutine: it reads
+// the screen show recorded under mu, never the widgets.
 func (k *Kiosk) Screen() string {
 	k.mu.Lock()
 	shown := k.shown
@@ -23,9 +25,10 @@ func (k *Kiosk) Screen() string {
 	return "welcome"
 }
 
-// The methods below do what the buttons do, for the demo's autoplay. Call
-// them on the UI thread (fyne.DoAndWait); under Fyne's test driver, which
-// has no UI thread, hold the kiosk's UI lock as well (doAndWait does both).
+// The methods below do what the buttons do, for the demo's autoplay and
+// the tests. Call them on the UI thread (fyne.DoAndWait); under Fyne's
+// test driver, which has no UI thread, hold the kiosk's UI lock as well
+// (doAndWait does both).
 
 // Choose picks the item or bundle with this code, as its result button does.
 func (k *Kiosk) Choose(code string) error {

@@ -38,6 +38,9 @@ func (k *Kiosk) Run(ctx context.Context) {
 	}
 }
 
+// pollCard reads the card on the reader, off the UI thread: none keeps the
+// welcome screen, a fault goes to the status line, and a card starts the
+// visit once the vault has been asked what its holder has on file.
 func (k *Kiosk) pollCard(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -55,7 +58,9 @@ func (k *Kiosk) pollCard(ctx context.Context) {
 	}
 }
 
-// tick updates the status line and the idle countdown; on the UI thread.
+// tick updates the status line, the done screen's upload state and the
+// idle countdown, and wipes a visit left idle for IdleTimeout; on the UI
+// thread, every Run tick and at once after a submission.
 func (k *Kiosk) tick() {
 	var upload string
 	n, oldest, err := k.cfg.Store.Pending()

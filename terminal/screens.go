@@ -16,6 +16,7 @@ import (
 	"yici/sync/wire"
 )
 
+// bigText is a line of centred large type, sized in the theme's units.
 func bigText(s string, size float32) *canvas.Text {
 	t := canvas.NewText(s, theme.Color(theme.ColorNameForeground))
 	t.TextSize = size
@@ -23,6 +24,8 @@ func bigText(s string, size float32) *canvas.Text {
 	return t
 }
 
+// build makes every screen once; a visit only changes their contents
+// (see the package doc for why they are never rebuilt).
 func (k *Kiosk) build() {
 	// Welcome: the only thing to do is place the card.
 	k.welcome = container.NewVBox(
@@ -72,6 +75,9 @@ func (k *Kiosk) build() {
 	k.body = container.NewStack(k.welcome)
 }
 
+// content lays out the window around the screens: the header, the bar of
+// buttons every screen shares, the screen on show (body), and the message
+// and status lines.
 func (k *Kiosk) content() fyne.CanvasObject {
 	home := widget.NewButtonWithIcon("首页 / Home", theme.HomeIcon(), func() { k.wipe() })
 	back := widget.NewButtonWithIcon("返回 / Back", theme.NavigateBackIcon(), func() { k.touch(); k.back() })
@@ -103,6 +109,7 @@ func (k *Kiosk) content() fyne.CanvasObject {
 		nil, nil, container.NewPadded(k.body))
 }
 
+// show puts screen in the body, in place of the one on show.
 func (k *Kiosk) show(screen fyne.CanvasObject) {
 	k.body.Objects = []fyne.CanvasObject{screen}
 	k.body.Refresh()
@@ -113,6 +120,8 @@ func (k *Kiosk) show(screen fyne.CanvasObject) {
 	k.mu.Unlock()
 }
 
+// setScale sets the type size of the whole app (see New for why the app's
+// theme and not an override); scale reads it back.
 func setScale(s float32) { fyne.CurrentApp().Settings().SetTheme(yicitheme.Theme{Scale: s}) }
 
 func scale() float32 {
@@ -120,6 +129,7 @@ func scale() float32 {
 	return t.Scale
 }
 
+// say puts msg in the message line under every screen; "" clears it.
 func (k *Kiosk) say(msg string) {
 	k.message.SetText(msg)
 }
