@@ -97,7 +97,6 @@ func (k *Kiosk) useCatalog(c *catalog.Catalog) {
 	f.index = search.New(c)
 	themes := make([]fyne.CanvasObject, 0, len(c.Themes))
 	for _, t := range c.Themes {
-		t := t
 		themes = append(themes, widget.NewButton(t.Name, func() { k.touch(); k.showTheme(&t) }))
 	}
 	f.themes.Objects = themes

@@ -11,20 +11,19 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
+	"sync"
 	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/widget"
 
 	"yici/drivers/docscan"
 	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
-	"yici/drivers/printer"
-	"yici/drivers/printer/a4"
 	"yici/sync/catalog"
-	"yici/sync/mask"
 	"yici/sync/store"
-	"yici/sync/visit"
 	"yici/sync/wire"
 )
 
@@ -82,6 +81,85 @@ type Config struct {
 	Now            func() time.Time
 }
 
+// Kiosk is the kiosk window's content and the visit it serves.
+type Kiosk struct {
+	cfg  Config
+	root fyne.CanvasObject // the window's content
+
+	// ui serialises the kiosk's UI work: every callback of its goroutines
+	// runs through do or doAndWait, which hold it. Under the real driver
+	// those run on the main thread anyway; Fyne's test driver runs them
+	// inline on the goroutine that asks, and tests hold ui around their
+	// taps and reads too (doAndWait). Code holding it must never call do or
+	// doAndWait itself: only goroutines the kiosk starts, and the off-UI
+	// entry points ScanMaterial and Submit, do.
+	ui sync.Mutex
+	bg sync.WaitGroup // the scan, print and rating goroutines
+
+	mu        sync.Mutex // guards sess, lastTouch and shown against the polling goroutines
+	sess      *session
+	shown     fyne.CanvasObject // the screen laid out last (Screen)
+	lastTouch time.Time
+
+	readerFault string           // the card reader's last error, for the status line; UI thread
+	nextCat     *catalog.Catalog // a newer revision, used from the next visit on; UI thread
+
+	// Screens, built once.
+	welcome, items, question, materials, done fyne.CanvasObject
+	body                                      *fyne.Container
+
+	greeting   *canvas.Text
+	find       finder
+	qTitle     *canvas.Text
+	qText      *canvas.Text
+	qHelp      *widget.Label
+	qChoices   *fyne.Container
+	itemTitle  *canvas.Text
+	itemGuide  *widget.Label
+	matList    *fyne.Container
+	submitBtn  *widget.Button
+	doneTitle  *canvas.Text
+	doneDetail *widget.Label
+	doneSync   *widget.Label
+	doneRating *widget.Label
+	stopRating context.CancelFunc // ends a pending pad rating when the visit ends
+	status     *widget.Label
+	countdown  *widget.Label
+	message    *widget.Label
+}
+
+// New builds the kiosk's screens in w. Call Run to start reading cards.
+func New(cfg Config, w fyne.Window) *Kiosk {
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 2 * time.Minute
+	}
+	if cfg.Scale == 0 {
+		cfg.Scale = 1.5
+	}
+	// The kiosk's large type is the app's theme, not a ThemeOverride: an
+	// override re-applied to new widgets keeps every primitive it saw in a
+	// map that is never emptied (fyne 2.7 internal/cache), about 64 KB a
+	// visit. The kiosk is the app; the demo sizes its other windows for it.
+	setScale(cfg.Scale)
+	k := &Kiosk{cfg: cfg}
+	k.build()
+	k.root = k.content()
+	w.SetContent(k.root)
+	return k
+}
+
+// do runs fn as UI work, without waiting: on the main thread, holding ui.
+func (k *Kiosk) do(fn func()) {
+	fyne.Do(func() { k.ui.Lock(); defer k.ui.Unlock(); fn() })
+}
+
+// doAndWait runs fn as UI work, as do does, and returns when it is done.
+// Never call it from UI work (a button's handler, or fn itself): ui is not
+// re-entrant, and the main thread would wait for itself.
+func (k *Kiosk) doAndWait(fn func()) {
+	fyne.DoAndWait(func() { k.ui.Lock(); defer k.ui.Unlock(); fn() })
+}
+
 // session is one citizen's visit; wiped whole on Home, on finish and on idle.
 type session struct {
 	card     *idcard.Card
@@ -113,6 +191,13 @@ func (c *Config) now() time.Time {
 		return c.Now()
 	}
 	return time.Now()
+}
+
+// kick wakes the uploader, if there is one, after something was queued.
+func (c *Config) kick() {
+	if c.Kick != nil {
+		c.Kick()
+	}
 }
 
 // startCase records the case draft before any material is scanned, so a
@@ -173,111 +258,4 @@ func (k *Kiosk) scan(ctx context.Context, caseID string, m catalog.Material) err
 	ref := wire.MaterialRef{Code: m.Code, Name: m.Name, ContentType: "image/png"}
 	_, err = k.cfg.Store.Capture(caseID, ref, pages[0].PNG)
 	return err
-}
-
-// receipt lays out the acceptance receipt of visit s: masked applicant,
-// the items, each material's state (the 待补 lines are the one-time notice
-// of what is still missing), and a QR code to follow the case and rate it
-// (S17).
-func (k *Kiosk) receipt(s *session) ([]byte, error) {
-	var mats []printer.ReceiptMaterial
-	for _, m := range s.guide.Materials {
-		st := printer.MaterialPending
-		if s.captured[m.Code] {
-			st = printer.MaterialReceived
-		} else if _, ok := s.exempt[m.Code]; ok {
-			st = printer.MaterialExempt
-		}
-		mats = append(mats, printer.ReceiptMaterial{Name: m.Name, State: st})
-	}
-	doc, err := printer.Receipt(printer.ReceiptData{
-		Hall:      k.cfg.Hall,
-		CaseNo:    s.caseID,
-		Time:      k.cfg.now(),
-		Applicant: mask.Name(s.card.Name),
-		IDNumber:  mask.ID(s.card.IDNumber),
-		Items:     names(s.guide.Items),
-		Materials: mats,
-		QR:        k.cfg.QueryURL + s.caseID,
-		Footer:    []string{"待补材料请于承诺时限内补交", "咨询电话 " + s.guide.Items[0].Contact},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return doc.Bytes(), nil
-}
-
-// notice writes the A4 one-time notice (一次性告知书) of visit s to the
-// documents directory when required materials are still missing: everything
-// missing, with its review criteria, told once (S18). It returns the file
-// written, or "" when nothing is missing or no directory is set.
-func (k *Kiosk) notice(s *session) (string, error) {
-	if k.cfg.Documents == "" {
-		return "", nil
-	}
-	// The case as stored, reviewed as the window would see it: what is
-	// still to come is the same list there and here.
-	m, err := k.cfg.Store.Case(s.caseID)
-	if err != nil {
-		return "", err
-	}
-	v, err := visit.New(k.cfg.Catalog, m, s.vault, k.cfg.now())
-	if err != nil {
-		return "", err
-	}
-	n := v.Outstanding(a4.Header{Hall: k.cfg.Hall, CaseNo: s.caseID, Date: k.cfg.now(),
-		Applicant: mask.Name(s.card.Name), IDNumber: mask.ID(s.card.IDNumber),
-		Items: names(s.guide.Items), Window: "综合窗口", Phone: s.guide.Items[0].Contact,
-		QR: k.cfg.QueryURL + s.caseID})
-	if len(n.Missing) == 0 {
-		return "", nil
-	}
-	n.Deadline = k.cfg.now().AddDate(0, 0, 7*max(1, s.guide.PromisedDays/5))
-	pdf, err := a4.OneTimeNotice(n)
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(k.cfg.Documents, s.caseID+"-一次性告知书.pdf")
-	if err := os.MkdirAll(k.cfg.Documents, 0o700); err != nil {
-		return "", err
-	}
-	return path, os.WriteFile(path, pdf, 0o600)
-}
-
-func names(items []*catalog.Item) []string {
-	out := make([]string, len(items))
-	for i, it := range items {
-		out[i] = it.Name
-	}
-	return out
-}
-
-// rate asks for a rating of this visit on the pad (一次一评, S17) and
-// queues it as an event; it runs off the UI thread and returns what the
-// done screen should say.
-func (k *Kiosk) rate(ctx context.Context, caseID, item string) string {
-	p := evalpad.Prompt{CaseNo: caseID, ClerkName: "自助服务", ClerkID: k.cfg.Terminal, Window: "自助终端 " + k.cfg.Terminal, Item: item}
-	if err := k.cfg.Pad.Prompt(ctx, p); err != nil {
-		return "评价器暂不可用，可扫回执二维码评价 / rating pad unavailable: " + err.Error()
-	}
-	r, err := k.cfg.Pad.AskRating(ctx, 90*time.Second)
-	if errors.Is(err, evalpad.ErrNoRating) {
-		return "未评价，可扫回执二维码评价 / not rated; use the receipt's QR code"
-	}
-	if err != nil {
-		return "评价未收到，可扫回执二维码评价 / rating failed: " + err.Error()
-	}
-	reasons := make([]string, len(r.Reasons))
-	for i, x := range r.Reasons {
-		reasons[i] = x.String()
-	}
-	e := wire.Event{ID: caseID + "-rating", Kind: wire.EventRating, At: k.cfg.now().UTC(), Case: caseID,
-		Level: r.Level.Stars(), Reasons: reasons, Channel: "pad"}
-	if err := k.cfg.Store.QueueEvent(e, nil); err != nil {
-		return "评价未能保存，请告知工作人员 / rating not saved: " + err.Error()
-	}
-	if k.cfg.Kick != nil {
-		k.cfg.Kick()
-	}
-	return "感谢您的评价：" + r.Level.String() + " / thank you"
 }

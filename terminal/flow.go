@@ -1,0 +1,145 @@
+package terminal
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"yici/sync/catalog"
+	"yici/sync/mask"
+	"yici/sync/store"
+)
+
+// start begins the visit s, whose card has been read and vault asked.
+func (k *Kiosk) start(s *session) {
+	k.mu.Lock()
+	k.sess = s
+	k.mu.Unlock()
+	card := s.card
+	k.touch()
+	k.say("")
+	k.greeting.Text = fmt.Sprintf("您好，%s（%s）", mask.Name(card.Name), mask.ID(card.IDNumber))
+	k.greeting.Refresh()
+	k.typeQuery("")
+	k.show(k.items)
+}
+
+// scanMaterial scans m in the background, so the screen stays alive and
+// says what is happening; the result arrives on the UI thread, and on the
+// returned channel for automation. A visit wiped meanwhile keeps nothing:
+// its draft is gone, so the capture fails and the page is not stored.
+func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
+	done := make(chan error, 1)
+	s := k.sess
+	caseID := s.caseID // Back or Home may clear it while the scan runs
+	k.say("正在扫描，请稍候… / Scanning…")
+	k.submitBtn.Disable()
+	k.bg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		err := k.scan(ctx, caseID, m)
+		k.do(func() {
+			if k.sess != s {
+				return
+			}
+			if err != nil {
+				k.say("扫描未成功，请重试或联系工作人员 / scan failed: " + err.Error())
+			} else {
+				k.say("")
+				s.captured[m.Code] = true
+			}
+			k.refreshMaterials()
+		})
+		done <- err
+	})
+	return done
+}
+
+// submit submits the visit's case, shows the done screen, and prints its
+// papers and asks for a rating in the background; the returned channel
+// closes when the papers are done (or at once on failure).
+func (k *Kiosk) submit() <-chan struct{} {
+	s := k.sess
+	if err := k.cfg.Store.Submit(s.caseID); err != nil {
+		k.say("提交未成功，材料已保存，请联系工作人员 / submit failed, materials are kept: " + err.Error())
+		printed := make(chan struct{})
+		close(printed)
+		return printed
+	}
+	k.cfg.kick()
+	k.doneDetail.SetText("办件编号 Case " + s.caseID)
+	k.doneTitle.Text = "已受理 · 正在打印回执…"
+	k.doneTitle.Refresh()
+	k.show(k.done)
+	k.tick()
+	printed := k.printPapers(s)
+	k.askRating(s.caseID, s.guide.Name)
+	return printed
+}
+
+// back steps back one screen: from the materials or a question to the
+// previous question (dropping its answer, and the unsubmitted draft), or
+// to the find screen.
+func (k *Kiosk) back() {
+	s := k.sess
+	if s == nil {
+		return
+	}
+	switch k.body.Objects[0] {
+	case k.materials, k.question:
+		k.discardDraft()
+		if len(s.answers) == 0 {
+			k.show(k.items)
+			return
+		}
+		s.answers = s.answers[:len(s.answers)-1]
+		k.advance()
+	case k.items:
+		k.wipe()
+	}
+}
+
+// discardDraft drops the case draft of the session, if it has one that
+// was not submitted, with every page scanned into it (S19).
+func (k *Kiosk) discardDraft() {
+	s := k.sess
+	if s == nil || s.caseID == "" {
+		return
+	}
+	id := s.caseID
+	s.caseID = ""
+	if st, err := k.cfg.Store.CaseState(id); err == nil && st == store.StateDraft {
+		if err := k.cfg.Store.DiscardCase(id); err != nil {
+			k.say("未提交的材料未能清除，请联系工作人员 / could not discard the unsubmitted case: " + err.Error())
+		}
+	}
+}
+
+// wipe ends the visit: everything personal leaves the screen and memory,
+// and a case left unsubmitted leaves the store with its scans (S19).
+func (k *Kiosk) wipe() {
+	k.discardDraft()
+	k.mu.Lock()
+	k.sess = nil
+	k.mu.Unlock()
+	if k.nextCat != nil {
+		k.useCatalog(k.nextCat)
+		k.nextCat = nil
+	}
+	k.greeting.Text = ""
+	k.greeting.Refresh()
+	k.find.query, k.find.shown = "", nil
+	k.find.results.Objects = nil
+	k.qChoices.Objects = nil
+	k.matList.Objects = nil
+	k.doneDetail.SetText("")
+	k.doneSync.SetText("")
+	k.doneRating.SetText("")
+	if k.stopRating != nil {
+		k.stopRating()
+		k.stopRating = nil
+	}
+	k.countdown.SetText("")
+	k.say("")
+	k.show(k.welcome)
+}

@@ -1,0 +1,105 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"yici/drivers/idcard"
+	"yici/sync/store"
+)
+
+// touch restarts the idle timer; every button calls it.
+func (k *Kiosk) touch() {
+	k.mu.Lock()
+	k.lastTouch = k.cfg.now()
+	k.mu.Unlock()
+}
+
+// Run reads cards while the welcome screen is up, keeps the status line
+// current and wipes idle sessions, until ctx ends.
+func (k *Kiosk) Run(ctx context.Context) {
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		k.mu.Lock()
+		idle := k.sess == nil
+		k.mu.Unlock()
+		if idle {
+			k.pollCard(ctx)
+		}
+		k.doAndWait(k.tick)
+	}
+}
+
+// pollCard reads the card on the reader, off the UI thread: none keeps the
+// welcome screen, a fault goes to the status line, and a card starts the
+// visit once the vault has been asked what its holder has on file.
+func (k *Kiosk) pollCard(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	card, err := k.cfg.Reader.ReadCard(rctx)
+	switch {
+	case errors.Is(err, idcard.ErrNoCard):
+		k.doAndWait(func() { k.readerFault = "" })
+	case err != nil:
+		msg := fmt.Sprintf("读卡器故障，请联系工作人员 / card reader fault: %v", err)
+		k.doAndWait(func() { k.readerFault = msg })
+	default:
+		s := &session{card: card}
+		k.lookupVault(ctx, s)
+		k.doAndWait(func() { k.start(s) })
+	}
+}
+
+// tick updates the status line, the done screen's upload state and the
+// idle countdown, and wipes a visit left idle for IdleTimeout; on the UI
+// thread, every Run tick and at once after a submission.
+func (k *Kiosk) tick() {
+	var upload string
+	n, oldest, err := k.cfg.Store.Pending()
+	switch {
+	case err != nil:
+		upload = "本地存储故障 / local store fault: " + err.Error()
+	case n == 0:
+		upload = "上传：全部已送达平台 / all sent"
+	default:
+		upload = fmt.Sprintf("上传：%d 件待上传（最早 %s） / %d waiting", n, oldest.Local().Format("01-02 15:04"), n)
+	}
+	reader := "读卡器正常 / reader ready"
+	if k.readerFault != "" {
+		reader = k.readerFault
+	}
+	k.status.SetText(reader + "  ·  " + upload)
+	if k.sess == nil {
+		return
+	}
+	if k.body.Objects[0] == k.done {
+		st, err := k.cfg.Store.CaseState(k.sess.caseID)
+		switch {
+		case err != nil:
+			k.doneSync.SetText("上传状态未知 / upload state unknown: " + err.Error())
+		case st == store.StateSent:
+			k.doneSync.SetText("已上传至平台 / sent")
+		case st == store.StateFailed:
+			k.doneSync.SetText("平台拒收，请联系工作人员 / refused by the platform")
+		default:
+			k.doneSync.SetText("待上传（断网时自动重试） / pending")
+		}
+	}
+	left := k.cfg.IdleTimeout - k.cfg.now().Sub(k.lastTouch)
+	switch {
+	case left <= 0:
+		k.wipe()
+	case left <= 30*time.Second:
+		k.countdown.SetText(fmt.Sprintf("%d 秒后自动退出", int(left.Seconds())))
+	default:
+		k.countdown.SetText("")
+	}
+}
