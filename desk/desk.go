@@ -297,6 +297,8 @@ func (d *Desk) key(ev *fyne.KeyEvent) {
 	switch ev.Name {
 	case fyne.KeyF6:
 		d.NewApplication()
+	case fyne.KeyF1:
+		go d.ReadAgentCard(context.Background())
 	case fyne.KeyF2:
 		go d.ReadCard(context.Background())
 	case fyne.KeyF3:

@@ -552,4 +552,20 @@ func TestMeetByCard(t *testing.T) {
 	if e := h.events(mine.ID)[0]; e.Clerk != "0001" || e.Item != "GA-0101" {
 		t.Errorf("first inquiry %+v", e)
 	}
+
+	// F1: an agent's card. The applicant's own is refused as the agent's.
+	if err := h.d.ReadAgentCard(ctx); err == nil {
+		t.Error("the applicant's card was taken as the agent's")
+	}
+	li := sim.SampleCard
+	li.Name, li.IDNumber, li.Gender, li.Birth = "李梅", "210204199208170022", "女", "19920817"
+	card.Place(li)
+	if err := h.d.ReadAgentCard(ctx); err != nil {
+		t.Fatalf("agent's card: %v (%s)", err, h.status())
+	}
+	var who string
+	fyne.DoAndWait(func() { who = h.d.personLabel.Text })
+	if !strings.Contains(who, "代办人 李*（2102**********0022）") {
+		t.Errorf("person line %q", who)
+	}
 }

@@ -382,7 +382,8 @@ func (in *intake) start(ctx context.Context, gen int) {
 	var a *applicant
 	var code string
 	var answers []string
-	fyne.DoAndWait(func() { g, a, code, answers = in.guide, in.who, in.code, slices.Clone(in.answers) })
+	var cat *catalog.Catalog
+	fyne.DoAndWait(func() { g, a, code, answers, cat = in.guide, in.who, in.code, slices.Clone(in.answers), in.cat })
 	if g == nil || a == nil {
 		return
 	}
@@ -395,11 +396,21 @@ func (in *intake) start(ctx context.Context, gen int) {
 	}
 	now := d.opt.Now()
 	d.mu.Lock()
-	me := d.me
+	me, agent := d.me, a.agent
 	d.mu.Unlock()
-	list := make([]matRow, len(g.Materials))
+	needed := g.Materials
+	if agent != nil {
+		// An agent applies: the letter of authorisation joins the list, as
+		// the review will ask for it (catalog.WithAgent).
+		codes := make([]string, len(g.Items))
+		for i, it := range g.Items {
+			codes[i] = it.Code
+		}
+		needed = cat.WithAgent(needed, codes)
+	}
+	list := make([]matRow, len(needed))
 	var refs []wire.MaterialRef
-	for i, m := range g.Materials {
+	for i, m := range needed {
 		list[i] = matRow{Needed: m}
 		if verr != nil {
 			continue
@@ -416,7 +427,7 @@ func (in *intake) start(ctx context.Context, gen int) {
 	id := wire.NewCaseID(me, now)
 	err := d.opt.Store.SaveCase(wire.Manifest{ID: id, Terminal: me, CatalogRevision: g.Revision, Items: items,
 		Applied: code, Answers: answers,
-		Applicant: wire.Applicant{Name: a.name, IDNumber: a.idNumber}, Materials: refs, CreatedAt: now.UTC()})
+		Applicant: wire.Applicant{Name: a.name, IDNumber: a.idNumber}, Agent: agent, Materials: refs, CreatedAt: now.UTC()})
 	fyne.DoAndWait(func() {
 		if in.gen != gen {
 			return

@@ -15,6 +15,7 @@ import (
 	"yici/assets"
 	"yici/drivers/docscan"
 	"yici/drivers/sim"
+	"yici/sync/catalog"
 	"yici/sync/store"
 	"yici/sync/uploader"
 	"yici/sync/wire"
@@ -373,4 +374,50 @@ func TestIntakeBirthBundle(t *testing.T) {
 		t.Errorf("%d materials handed in, want %d", handed, toScan)
 	}
 	t.Logf("出生一件事 (%d items, %d materials scanned): %d keys from the card read to the submission", items, toScan, w.keys)
+}
+
+// An agent applies for the applicant (帮办代办): the agent's card is read
+// after the applicant's, the letter of authorisation joins the checklist,
+// and the case on the platform names both.
+func TestIntakeByAgent(t *testing.T) {
+	w := newWindow(t, docscan.Simulated{Pages: 2})
+	w.meet()
+	agent := &wire.Applicant{Name: "李梅", IDNumber: "210204199208170022"}
+	w.d.mu.Lock()
+	w.d.person.agent = agent
+	w.d.mu.Unlock()
+	w.press(fyne.KeyF6)
+	w.typ("sfz")
+	w.press(fyne.KeyReturn)
+	w.typ("12")
+	var list []string
+	fyne.DoAndWait(func() {
+		for _, m := range w.d.in.list {
+			list = append(list, m.Code)
+		}
+	})
+	if !slices.Contains(list, catalog.AuthorisationCode) {
+		t.Fatalf("checklist %v has no letter of authorisation", list)
+	}
+	w.press(fyne.KeyF7)
+	w.press(fyne.KeyReturn) // page 1 to the old card
+	w.press(fyne.KeyF8)
+	var opened string
+	fyne.DoAndWait(func() {
+		if w.d.rv.m != nil {
+			opened = w.d.rv.m.ID
+		}
+	})
+	m, err := w.pst.GetCase(context.Background(), opened)
+	if err != nil {
+		t.Fatalf("case %q: %v (%s)", opened, err, w.status())
+	}
+	if m.Manifest.Agent == nil || *m.Manifest.Agent != *agent {
+		t.Errorf("case agent %+v, want %+v", m.Manifest.Agent, agent)
+	}
+	var head string
+	fyne.DoAndWait(func() { head = w.d.rv.header.Text })
+	if !strings.Contains(head, "代办人 / agent: 李*") {
+		t.Errorf("review header %q does not name the agent", head)
+	}
 }

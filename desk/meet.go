@@ -23,6 +23,7 @@ type CardReader interface {
 type applicant struct {
 	name, idNumber string
 	since          time.Time
+	agent          *wire.Applicant // who applies on their behalf (帮办代办), if anyone
 }
 
 // ReadCard reads the card on the window's reader and meets its holder.
@@ -60,7 +61,7 @@ func (d *Desk) Meet(ctx context.Context, card *idcard.Card) error {
 	d.person = a
 	d.mu.Unlock()
 	fyne.DoAndWait(func() {
-		d.personLabel.SetText(fmt.Sprintf("申请人 %s（%s）· %s 起接待 · F3 结束接待", mask.Name(a.name), mask.ID(a.idNumber), a.since.Format("15:04")))
+		d.personLabel.SetText(personText(a))
 		d.say(fmt.Sprintf("已读卡 / card read: %s（%s）· F6 新办件 / new application", mask.Name(a.name), mask.ID(a.idNumber)))
 	})
 	d.Refresh(ctx)
@@ -74,6 +75,49 @@ func (d *Desk) Meet(ctx context.Context, card *idcard.Card) error {
 		return d.OpenLatest(ctx)
 	}
 	return nil
+}
+
+// ReadAgentCard reads the card of an agent applying on behalf of the
+// person met (帮办代办, S18): both are on the applications taken now, and
+// the letter of authorisation joins their materials. Call it off the UI
+// thread (its key and button do).
+func (d *Desk) ReadAgentCard(ctx context.Context) error {
+	a := d.applicant()
+	if a == nil {
+		fyne.DoAndWait(func() { d.say("请先读申请人的身份证（F2）/ read the applicant's card first (F2)") })
+		return errors.New("desk: no applicant met")
+	}
+	if d.opt.Reader == nil {
+		return errors.New("desk: no ID-card reader at this window")
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	card, err := d.opt.Reader.ReadCard(rctx)
+	cancel()
+	if err == nil && (!wire.ValidIDNumber(card.IDNumber) || card.IDNumber == a.idNumber) {
+		err = errors.New("请放代办人的身份证，不是申请人的 / put the agent's card, not the applicant's")
+	}
+	if err != nil {
+		fyne.DoAndWait(func() { d.say("代办人读卡失败 / agent's card not read: " + err.Error()) })
+		return err
+	}
+	d.mu.Lock()
+	a.agent = &wire.Applicant{Name: card.Name, IDNumber: card.IDNumber}
+	d.mu.Unlock()
+	fyne.DoAndWait(func() {
+		d.personLabel.SetText(personText(a))
+		d.say(fmt.Sprintf("代办人 %s（%s）已读卡；新办件须交授权委托书 / agent's card read: the letter of authorisation is required",
+			mask.Name(card.Name), mask.ID(card.IDNumber)))
+	})
+	return nil
+}
+
+// personText is the line saying who is served, masked.
+func personText(a *applicant) string {
+	s := fmt.Sprintf("申请人 %s（%s）", mask.Name(a.name), mask.ID(a.idNumber))
+	if a.agent != nil {
+		s += fmt.Sprintf(" · 代办人 %s（%s）", mask.Name(a.agent.Name), mask.ID(a.agent.IDNumber))
+	}
+	return s + fmt.Sprintf(" · %s 起接待 · F3 结束接待", a.since.Format("15:04"))
 }
 
 // Done ends the serving of the person at the window: the list shows the

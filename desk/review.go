@@ -194,6 +194,9 @@ func (r *reviewPane) show(m *wire.Manifest, v *visit.Visit, note string) {
 	r.m, r.v, r.verdicts, r.pages, r.sel = m, v, map[string]*widget.Select{}, map[string][]byte{}, 0
 	head := fmt.Sprintf("办件 %s · 申请人 %s %s · 终端 %s · 事项清单版本 %d\n事项：%s", m.ID,
 		mask.Name(m.Applicant.Name), mask.ID(m.Applicant.IDNumber), m.Terminal, m.CatalogRevision, r.d.itemNames(m.Items))
+	if a := m.Agent; a != nil {
+		head += fmt.Sprintf("\n代办人 / agent: %s %s", mask.Name(a.Name), mask.ID(a.IDNumber))
+	}
 	if note != "" {
 		head += "\n" + note
 	}

@@ -262,3 +262,33 @@ func (c *Catalog) MaterialsOf(items []string) ([]Needed, error) {
 	}
 	return ns, nil
 }
+
+// AuthorisationCode is the material an agent applying on someone's behalf
+// (帮办代办, S18) hands in: the applicant's letter of authorisation.
+const AuthorisationCode = "M-AUTH"
+
+// defaultAuthorisation is the letter of authorisation when the catalogue's
+// materials library does not define one.
+var defaultAuthorisation = Material{Code: AuthorisationCode, Name: "授权委托书", Source: "applicant", Form: "paper", Required: true,
+	Criteria: []Criterion{
+		{ID: AuthorisationCode + "-1", Text: "委托人本人签名或按手印"},
+		{ID: AuthorisationCode + "-2", Text: "写明受托人、代办事项和委托期限"},
+	}}
+
+// WithAgent is needed, the material list of an application, when an agent
+// applies on the applicant's behalf: the letter of authorisation joins it,
+// required, as the library defines it (or a default), unless it is there
+// already. Kiosk, desk and review all use it, so the list is the same.
+func (c *Catalog) WithAgent(needed []Needed, items []string) []Needed {
+	for _, n := range needed {
+		if n.Code == AuthorisationCode {
+			return needed
+		}
+	}
+	m := defaultAuthorisation
+	if lib, ok := c.library[AuthorisationCode]; ok {
+		m = *lib
+	}
+	m.Required = true
+	return append(append([]Needed(nil), needed...), Needed{Material: m, For: append([]string(nil), items...)})
+}

@@ -673,6 +673,17 @@ func checkManifest(m wire.Manifest, id string, opt Options) (int, string) {
 			return bad("item %d: code %v", i, err)
 		}
 	}
+	if a := m.Agent; a != nil {
+		if err := wire.ValidName(a.Name); err != nil {
+			return bad("agent name %v", err)
+		}
+		if !wire.ValidIDNumber(a.IDNumber) {
+			return bad("agent id_number is not an 18-character resident ID number with a valid check digit")
+		}
+		if a.IDNumber == m.Applicant.IDNumber {
+			return bad("the agent is the applicant; leave agent out when applicants apply for themselves")
+		}
+	}
 	if m.Applied != "" {
 		if err := wire.ValidName(m.Applied); err != nil {
 			return bad("applied: code %v", err)
@@ -800,7 +811,6 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	return false
 }
-
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
 	w.Header().Set("Allow", allowed)

@@ -274,6 +274,8 @@ func TestErrors(t *testing.T) {
 		{"material name too long", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Materials[0].Name = strings.Repeat("照", wire.MaxTextRunes+1) }), 400, wire.CodeBadRequest, nil},
 		{"catalog_revision 0", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.CatalogRevision = 0 }), 400, wire.CodeBadRequest, nil},
 		{"catalog_revision never published", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.CatalogRevision = 4 }), 400, wire.CodeBadRequest, nil},
+		{"agent who is the applicant", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Agent = &wire.Applicant{Name: "张三", IDNumber: m.Applicant.IDNumber} }), 400, wire.CodeBadRequest, nil},
+		{"agent without a valid ID number", "PUT", "/v1/cases/kiosk-01-case-2", f.token, bad(func(m *wire.Manifest) { m.Agent = &wire.Applicant{Name: "李梅", IDNumber: "210204199208170023"} }), 400, wire.CodeBadRequest, nil},
 	}
 	for _, c := range cases {
 		before := f.state()

@@ -169,17 +169,27 @@ func New(cat *catalog.Catalog, m wire.Manifest, vault wire.VaultAnswer, now time
 // when the case records what was applied for, else its items' own lists
 // (a case made before answers were recorded).
 func materials(cat *catalog.Catalog, m wire.Manifest) ([]catalog.Needed, error) {
+	var needed []catalog.Needed
 	if m.Applied == "" {
-		return cat.MaterialsOf(m.Items)
+		ns, err := cat.MaterialsOf(m.Items)
+		if err != nil {
+			return nil, err
+		}
+		needed = ns
+	} else {
+		g, err := cat.Resolve(m.Applied, m.Answers)
+		if err != nil {
+			return nil, fmt.Errorf("applied for %s with answers %v: %w", m.Applied, m.Answers, err)
+		}
+		if !g.Complete() {
+			return nil, fmt.Errorf("applied for %s with answers %v: question %s is unanswered", m.Applied, m.Answers, g.Next.ID)
+		}
+		needed = g.Materials
 	}
-	g, err := cat.Resolve(m.Applied, m.Answers)
-	if err != nil {
-		return nil, fmt.Errorf("applied for %s with answers %v: %w", m.Applied, m.Answers, err)
+	if m.Agent != nil {
+		needed = cat.WithAgent(needed, m.Items)
 	}
-	if !g.Complete() {
-		return nil, fmt.Errorf("applied for %s with answers %v: question %s is unanswered", m.Applied, m.Answers, g.Next.ID)
-	}
-	return g.Materials, nil
+	return needed, nil
 }
 
 // add puts a row on the checklist with its status: handed in wins over on

@@ -641,3 +641,29 @@ func TestAnswersGiveTheGuide(t *testing.T) {
 		})
 	}
 }
+
+// An agent applying on the applicant's behalf (帮办代办) makes the letter
+// of authorisation a required material of the case, once.
+func TestAgentNeedsAuthorisation(t *testing.T) {
+	m := everything(t)
+	m.Agent = &wire.Applicant{Name: "李梅", IDNumber: idNumber(t, "21020419920817002")}
+	v, err := New(testCat(t), m, wire.VaultAnswer{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range v.Checklist() {
+		if r.Code == catalog.AuthorisationCode {
+			n++
+			if !r.Required || r.Status != Missing || len(r.Criteria) == 0 {
+				t.Errorf("letter of authorisation %+v", r)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("letter of authorisation on the checklist %d times", n)
+	}
+	if a := v.Options(); a.Accept.Open {
+		t.Error("accept open without the letter of authorisation")
+	}
+}

@@ -57,9 +57,12 @@ type Manifest struct {
 	// revision they give exactly the guide the case was made under
 	// (catalog.Resolve), so the window reviews the same material list the
 	// kiosk asked for. Empty for cases made before they were recorded.
-	Applied   string        `json:"applied,omitempty"`
-	Answers   []string      `json:"answers,omitempty"`
-	Applicant Applicant     `json:"applicant"`
+	Applied   string    `json:"applied,omitempty"`
+	Answers   []string  `json:"answers,omitempty"`
+	Applicant Applicant `json:"applicant"`
+	// Agent, when set, applies on the applicant's behalf (帮办代办, S18):
+	// the case then needs the applicant's letter of authorisation.
+	Agent     *Applicant    `json:"agent,omitempty"`
 	Materials []MaterialRef `json:"materials"`
 	CreatedAt time.Time     `json:"created_at"`
 }
