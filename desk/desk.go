@@ -157,6 +157,7 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	split := container.NewHSplit(container.NewBorder(d.count, nil, nil, nil, d.list), d.rv.content)
 	split.Offset = 0.28
 	d.in = newIntake(d)
+	w.Canvas().SetOnTypedRune(d.rune)
 	d.in.other = split
 	d.who = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	refresh := widget.NewButton("F5 刷新 / Refresh", func() { go d.Refresh(context.Background()) })
@@ -324,6 +325,19 @@ func (d *Desk) key(ev *fyne.KeyEvent) {
 	case fyne.KeyMinus:
 		d.rv.page.step(-1)
 	}
+}
+
+// rune takes the characters typed with nothing focused: the new
+// application's while it is on screen, else the review's verdict keys.
+func (d *Desk) rune(r rune) {
+	if !d.SignedIn() {
+		return
+	}
+	if d.in.shown() {
+		d.in.rune(r)
+		return
+	}
+	d.rv.rune(r)
 }
 
 // sessionEnded reports whether err says the clerk's session is over (idle,

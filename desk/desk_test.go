@@ -569,3 +569,27 @@ func TestMeetByCard(t *testing.T) {
 		t.Errorf("person line %q", who)
 	}
 }
+
+// Verdicts from the keyboard, nothing else: space passes the material on
+// show, a number fails it citing that criterion; each moves to the next,
+// and F11 returns the case.
+func TestVerdictsByKeyboard(t *testing.T) {
+	h := newHall(t, nil)
+	ctx := context.Background()
+	m := h.putCase("20261127-090000-0010", 2, []string{"GA-0101"},
+		map[string][]byte{"M-ID-OLD": page(200), "M-PHOTO": page(120)}, "M-HUKOU")
+	h.signIn()
+	if err := h.d.OpenLatest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fyne.DoAndWait(func() {
+		h.d.rune(' ') // 原居民身份证 passes
+		h.d.rune('2') // 数码相片回执 fails on its 2nd criterion
+	})
+	if err := h.d.Decide(ctx, visit.Return); err != nil {
+		t.Fatalf("return: %v (%s)", err, h.status())
+	}
+	if got := kinds(h.events(m.ID)); got != "handling_started: rejection:M-PHOTO-2 handling_finished:refused" {
+		t.Errorf("events %s", got)
+	}
+}

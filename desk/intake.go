@@ -162,7 +162,6 @@ func newIntake(d *Desk) *intake {
 	top := container.NewBorder(nil, nil, nil, leave, container.NewVBox(in.header, in.note))
 	in.content = container.NewBorder(top, nil, nil, nil, container.NewStack(in.choose, in.wizard, in.sheet))
 	in.content.Hide()
-	d.w.Canvas().SetOnTypedRune(in.rune)
 	return in
 }
 

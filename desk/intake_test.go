@@ -18,6 +18,7 @@ import (
 	"yici/sync/catalog"
 	"yici/sync/store"
 	"yici/sync/uploader"
+	"yici/sync/visit"
 	"yici/sync/wire"
 )
 
@@ -373,7 +374,20 @@ func TestIntakeBirthBundle(t *testing.T) {
 	if handed != toScan {
 		t.Errorf("%d materials handed in, want %d", handed, toScan)
 	}
-	t.Logf("出生一件事 (%d items, %d materials scanned): %d keys from the card read to the submission", items, toScan, w.keys)
+	toSubmit := w.keys
+	// The review, by keyboard too: space passes each material on show,
+	// then F9 accepts.
+	for range toScan {
+		w.typ(" ")
+	}
+	if err := w.d.Decide(context.Background(), visit.Accept); err != nil {
+		t.Fatalf("accept: %v (%s)", err, w.status())
+	}
+	w.keys++ // F9
+	if got := kinds(w.events(opened)); !strings.HasSuffix(got, "handling_finished:approved") {
+		t.Errorf("events %s", got)
+	}
+	t.Logf("出生一件事 (%d items, %d materials scanned): %d keys from the card read to the submission, %d to the decision", items, toScan, toSubmit, w.keys)
 }
 
 // An agent applies for the applicant (帮办代办): the agent's card is read

@@ -303,10 +303,10 @@ func (r *reviewPane) showMaterial(code string) {
 			continue
 		}
 		var cs []string
-		for _, c := range row.Criteria {
-			cs = append(cs, fmt.Sprintf("[%s] %s", c.ID, c.Text))
+		for i, c := range row.Criteria {
+			cs = append(cs, fmt.Sprintf("%d [%s] %s", i+1, c.ID, c.Text))
 		}
-		r.criteria.SetText("审核准则 / criteria:\n" + strings.Join(cs, "\n"))
+		r.criteria.SetText("空格 符合 · 数字 不符合第 n 条 / space passes, n fails on criterion n\n审核准则 / criteria:\n" + strings.Join(cs, "\n"))
 		if data, ok := r.pages[row.Blob.SHA256]; ok {
 			r.page.show(row.Name, data)
 		} else {
@@ -407,6 +407,27 @@ func keyOf(k visit.Kind) string {
 		return "F10"
 	}
 	return "F11"
+}
+
+// rune gives the material on show its verdict from the keyboard: space
+// passes it, 1–9 fails it citing its criterion of that number; then the
+// next material is shown. Call it on the UI thread.
+func (r *reviewPane) rune(c rune) {
+	if r.v == nil || r.last != nil || len(r.order) == 0 {
+		return
+	}
+	sel := r.verdicts[r.order[r.sel]]
+	switch {
+	case c == ' ':
+		sel.SetSelectedIndex(0)
+	case c >= '1' && c <= '9' && int(c-'0') < len(sel.Options):
+		sel.SetSelectedIndex(int(c - '0'))
+	default:
+		return
+	}
+	if r.sel+1 < len(r.order) {
+		r.move(1)
+	}
 }
 
 // PassAll gives every received material of the case on show a passing
