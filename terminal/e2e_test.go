@@ -21,13 +21,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"yici/assets"
+	"yici/drivers/devices"
 	"yici/drivers/docscan"
 	"yici/drivers/evalpad"
-	"yici/drivers/idcard"
 	"yici/drivers/printer"
 	"yici/drivers/printer/printtest"
-	"yici/drivers/serialport"
 	"yici/drivers/sim"
+	"yici/sync/appliance"
 	"yici/sync/catalog"
 	"yici/sync/platform"
 	"yici/sync/store"
@@ -64,23 +64,14 @@ func newHall(t testing.TB, dir string) *hall {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.pad.Close() })
-	padPort, err := serialport.Open(h.pad.Path(), serialport.Config{})
+	// The devices and the appliance as the demo opens them; the printer
+	// settles faster than a real one.
+	ports := &devices.Ports{Printer: printer.Options{Settle: 50 * time.Millisecond}}
+	t.Cleanup(func() { ports.Close() })
+	reader, prn, pad, err := ports.Kiosk(h.card.Path(), h.prn.Path(), h.pad.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { padPort.Close() })
-	pad := evalpad.New(padPort, nil)
-	t.Cleanup(func() { pad.Close() })
-	cport, err := serialport.Open(h.card.Path(), serialport.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cport.Close() })
-	pport, err := serialport.Open(h.prn.Path(), serialport.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pport.Close() })
 
 	if h.pst, err = platform.OpenBolt(filepath.Join(dir, "platform")); err != nil {
 		t.Fatal(err)
@@ -104,27 +95,19 @@ func newHall(t testing.TB, dir string) *hall {
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	h.client = &uploader.Client{BaseURL: hs.URL, Token: tok}
-
-	if h.st, err = store.OpenWithKeyFile(filepath.Join(dir, "kiosk.db"), filepath.Join(dir, "kiosk.key")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.st.Close() })
-	cat, err := catalog.Decode(bytes.NewReader(assets.SampleCatalog))
+	ap, err := appliance.Open(dir, hs.URL, tok, "") // the store in dir/kiosk.db
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ap.Close() })
+	h.st, h.client = ap.Store, ap.Client
 	test.NewTempApp(t)
 	h.w = test.NewTempWindow(t, nil)
 	h.w.Resize(fyne.NewSize(1024, 768))
 	h.k = New(Config{
-		Hall: "示例政务服务中心", Terminal: "K01", Catalog: cat, Store: h.st,
-		Reader: idcard.New(cport, nil), Scanner: docscan.Simulated{Title: "居民身份证"},
-		Printer: printer.New(pport, printer.Options{Settle: 50 * time.Millisecond}),
-		Pad:     pad,
-		Vault: func(ctx context.Context, id string) (wire.VaultAnswer, time.Time, bool, error) {
-			return uploader.LookupVault(ctx, h.client, h.st, id)
-		},
+		Hall: "示例政务服务中心", Terminal: "K01", Catalog: ap.Catalog.Current(), Store: h.st,
+		Reader: reader, Scanner: docscan.Simulated{Title: "居民身份证"}, Printer: prn, Pad: pad,
+		Vault:    ap.Vault,
 		QueryURL: "https://yici.example/q/", IdleTimeout: time.Minute,
 		Documents: filepath.Join(dir, "documents"),
 	}, h.w)

@@ -12,6 +12,7 @@ import (
 	"yici/desk"
 	"yici/drivers/evalpad"
 	"yici/drivers/sim"
+	"yici/sync/appliance"
 	"yici/sync/visit"
 	"yici/terminal"
 )
@@ -21,7 +22,7 @@ import (
 // place the card, pick 居民身份证换领, scan the old card, submit, wait for
 // the upload (when online), then open the case at the desk. With shots set
 // it saves a screenshot of each step.
-func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *appliance, shots string, online bool, wins map[string]fyne.Window) error {
+func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *appliance.Appliance, shots string, online bool, wins map[string]fyne.Window) error {
 	card := p.card
 	var sh *shooter
 	if shots != "" {
@@ -84,7 +85,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 			if !online {
 				return nil
 			}
-			return waitFor("the upload", func() bool { n, _, err := ap.store.Pending(); return err == nil && n == 0 })
+			return waitFor("the upload", func() bool { n, _, err := ap.Store.Pending(); return err == nil && n == 0 })
 		},
 		func() error { return waitFor("the receipt", func() bool { return p.lastReceipt() != "" }) },
 		func() error {

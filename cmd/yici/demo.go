@@ -18,9 +18,9 @@ import (
 
 	"yici/assets"
 	"yici/desk"
-	"yici/drivers/idcard"
-	"yici/drivers/serialport"
+	"yici/drivers/devices"
 	"yici/drivers/sim"
+	"yici/sync/appliance"
 	"yici/sync/platform"
 	"yici/terminal"
 )
@@ -108,56 +108,60 @@ func demoMain(args []string) error {
 	log.Printf("demo: ID-card reader on %s, receipt printer on %s, evaluation pad on %s, the window's reader on %s",
 		card.Path(), prn.Path(), pad.Path(), windowCard.Path())
 
-	ap, err := openAppliance(filepath.Join(*data, "kiosk"), base, kioskToken, tlsInfo.CertFile)
+	ap, err := appliance.Open(filepath.Join(*data, "kiosk"), base, kioskToken, tlsInfo.CertFile)
 	if err != nil {
 		return err
 	}
 	defer ap.Close()
-	reader, printer, padDrv, err := ports{ap: ap}.devices(card.Path(), prn.Path(), pad.Path())
+	ports := &devices.Ports{}
+	defer ports.Close()
+	reader, printer, padDrv, err := ports.Kiosk(card.Path(), prn.Path(), pad.Path())
 	if err != nil {
 		return err
 	}
-	if n, oldest, err := ap.store.Pending(); err == nil && n > 0 {
+	if n, oldest, err := ap.Store.Pending(); err == nil && n > 0 {
 		log.Printf("demo: %d case(s) left from an earlier run, waiting since %s, will be sent", n, oldest.Format(time.RFC3339))
 	}
 
 	a := newApp()
 	k, kw := kioskWindow(a, ap, terminal.Config{
 		Hall: "大连市示例区政务服务中心", Terminal: "K01",
-		Reader: reader, Scanner: scanner(nil, "sim"), Printer: printer, Pad: padDrv,
+		Reader: reader, Scanner: devices.Scanner(nil, "sim"), Printer: printer, Pad: padDrv,
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
 		Documents: filepath.Join(*data, "documents"),
 	}, false)
 	// The desk is an appliance of its own: its store holds the
 	// applications taken at the window, which its uploader sends under the
 	// desk's name.
-	dap, err := openAppliance(filepath.Join(*data, "desk"), base, deskToken, tlsInfo.CertFile)
+	dap, err := appliance.Open(filepath.Join(*data, "desk"), base, deskToken, tlsInfo.CertFile)
 	if err != nil {
 		return err
 	}
 	defer dap.Close()
-	windowPort, err := ports{ap: dap}.open(serialport.RoleIDCard, windowCard.Path())
+	windowPorts := &devices.Ports{}
+	defer windowPorts.Close()
+	windowReader, err := windowPorts.Reader(windowCard.Path())
 	if err != nil {
 		return err
 	}
 	// The demo has no print queue: the desk's A4 documents are saved.
-	d, dw := deskWindow(a, dap.client, ap.cat, desk.Options{Hall: "大连市示例区政务服务中心",
+	d, dw := deskWindow(a, dap.Client, ap.Catalog, desk.Options{Hall: "大连市示例区政务服务中心",
 		Documents: filepath.Join(*data, "desk-documents"),
-		Store:     dap.store, Scanner: scanner(nil, "sim"), Kick: dap.up.Kick, Reader: idcard.New(windowPort, nil)})
+		Store:     dap.Store, Scanner: devices.Scanner(nil, "sim"), Kick: dap.Uploader.Kick, Reader: windowReader})
 	pan := newPanel(a, card, windowCard, prn, pad, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,
 		func(ctx context.Context) { d.Run(ctx, 2*time.Second) },
-		func(ctx context.Context) { ap.syncCatalog(ctx, time.Minute) },
+		func(ctx context.Context) { ap.SyncCatalog(ctx, time.Minute) },
 		pan.collectReceipts)
 	if !*offline {
-		go ap.up.Run(ctx)
-		go dap.up.Run(ctx)
+		go ap.Uploader.Run(ctx)
+		go dap.Uploader.Run(ctx)
 	}
 	if *exitSent {
 		go func() {
 			for {
-				n, _, err := ap.store.Pending()
+				n, _, err := ap.Store.Pending()
 				if err == nil && n == 0 {
 					break
 				}

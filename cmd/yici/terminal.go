@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,10 +13,10 @@ import (
 	"fyne.io/fyne/v2"
 
 	"yici/desk"
-	"yici/drivers/idcard"
+	"yici/drivers/devices"
 	"yici/drivers/printer/lp"
 	"yici/drivers/serialport"
-	"yici/sync/uploader"
+	"yici/sync/appliance"
 	"yici/terminal"
 )
 
@@ -27,7 +26,7 @@ func terminalMain(args []string) error {
 	cardPort := fs.String("idcard", "/dev/ttyUSB0", "serial port of the GA 467 ID-card reader")
 	prnPort := fs.String("printer", "/dev/ttyUSB1", "serial port of the ESC/POS receipt printer")
 	padPort := fs.String("evalpad", "", "serial port of the evaluation pad (评价器); empty: rating by QR code only")
-	devices := fs.String("devices", "", "device configuration file (JSON: each device by port or USB id, see docs/architecture.md); replaces the port flags")
+	devs := fs.String("devices", "", "device configuration file (JSON: each device by port or USB id, see docs/architecture.md); replaces the port flags")
 	scan := fs.String("scanner", "sim", `SANE device for scanimage -d, "folder:DIR" for a scanner that drops pages in DIR, or "sim"`)
 	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
 	tokenFile := fs.String("token-file", "terminal.token", "file holding this terminal's enrolment token")
@@ -40,11 +39,11 @@ func terminalMain(args []string) error {
 	docs := fs.String("documents", "", "directory for A4 one-time notices (PDF) the hall prints; default DATA/documents")
 	fs.Parse(args)
 
-	token, err := readToken(*tokenFile)
+	token, err := appliance.ReadToken(*tokenFile)
 	if err != nil {
 		return err
 	}
-	ap, err := openAppliance(*data, *plat, token, *pin)
+	ap, err := appliance.Open(*data, *plat, token, *pin)
 	if err != nil {
 		return err
 	}
@@ -53,14 +52,20 @@ func terminalMain(args []string) error {
 		*docs = filepath.Join(*data, "documents")
 	}
 	var dc *serialport.DeviceConfig
-	if *devices != "" {
-		if dc, err = serialport.LoadConfig(*devices); err != nil {
+	if *devs != "" {
+		if dc, err = serialport.LoadConfig(*devs); err != nil {
 			return err
 		}
 	}
-	reader, prn, pad, err := ports{cfg: dc, ap: ap}.devices(*cardPort, *prnPort, *padPort)
+	ports := &devices.Ports{Config: dc}
+	defer ports.Close()
+	reader, prn, padDrv, err := ports.Kiosk(*cardPort, *prnPort, *padPort)
 	if err != nil {
 		return err
+	}
+	var pad terminal.Pad // a nil *evalpad.Pad is no pad
+	if padDrv != nil {
+		pad = padDrv
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -72,12 +77,12 @@ func terminalMain(args []string) error {
 	}
 	k, w := kioskWindow(a, ap, terminal.Config{
 		Hall: *hall, Terminal: *name,
-		Reader: reader, Scanner: scanner(dc, *scan), Printer: prn, Pad: pad,
+		Reader: reader, Scanner: devices.Scanner(dc, *scan), Printer: prn, Pad: pad,
 		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale, Documents: *docs,
 	}, *full)
-	runBackground(ctx, k.Run, func(ctx context.Context) { ap.up.Run(ctx) },
-		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) },
-		keepToken(ap.client, *tokenFile))
+	runBackground(ctx, k.Run, func(ctx context.Context) { ap.Uploader.Run(ctx) },
+		func(ctx context.Context) { ap.SyncCatalog(ctx, 5*time.Minute) },
+		func(ctx context.Context) { ap.KeepToken(ctx, *tokenFile) })
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	w.ShowAndRun()
 	return nil
@@ -100,73 +105,46 @@ func deskMain(args []string) error {
 	if *docs == "" {
 		*docs = filepath.Join(*data, "documents")
 	}
-	token, err := readToken(*tokenFile)
+	token, err := appliance.ReadToken(*tokenFile)
 	if err != nil {
 		return err
 	}
-	ap, err := openAppliance(*data, *plat, token, *pin)
+	ap, err := appliance.Open(*data, *plat, token, *pin)
 	if err != nil {
 		return err
 	}
 	defer ap.Close()
+	ports := &devices.Ports{}
+	defer ports.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := newApp()
 	opt := desk.Options{Hall: *hall, Phone: *phone, Documents: *docs,
-		Store: ap.store, Scanner: scanner(nil, *scan), Kick: ap.up.Kick}
-	pad, err := ports{ap: ap}.pad(*padPath)
+		Store: ap.Store, Scanner: devices.Scanner(nil, *scan), Kick: ap.Uploader.Kick}
+	pad, err := ports.Pad(*padPath)
 	if err != nil {
 		return err
 	}
 	if pad != nil {
 		opt.Pad = pad
 	}
-	if *cardPath != "" {
-		cp, err := (ports{ap: ap}).open(serialport.RoleIDCard, *cardPath)
-		if err != nil {
-			return err
-		}
-		opt.Reader = idcard.New(cp, nil)
+	reader, err := ports.Reader(*cardPath)
+	if err != nil {
+		return err
+	}
+	if reader != nil {
+		opt.Reader = reader
 	}
 	if *a4printer != "none" {
 		opt.Printer = lp.Queue{Printer: *a4printer}
 	}
-	d, w := deskWindow(a, ap.client, ap.cat, opt)
+	d, w := deskWindow(a, ap.Client, ap.Catalog, opt)
 	runBackground(ctx, func(ctx context.Context) { d.Run(ctx, 3*time.Second) },
-		func(ctx context.Context) { ap.up.Run(ctx) },
-		func(ctx context.Context) { ap.syncCatalog(ctx, 5*time.Minute) },
-		keepToken(ap.client, *tokenFile))
+		func(ctx context.Context) { ap.Uploader.Run(ctx) },
+		func(ctx context.Context) { ap.SyncCatalog(ctx, 5*time.Minute) },
+		func(ctx context.Context) { ap.KeepToken(ctx, *tokenFile) })
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	w.ShowAndRun()
 	fmt.Fprintln(os.Stderr, "desk closed")
 	return nil
-}
-
-// keepToken renews the terminal's token before it expires (a 90-day token
-// is renewed with 30 days left, checked every 6 hours), writing the new one
-// to path before it is used.
-func keepToken(c *uploader.Client, path string) func(context.Context) {
-	return func(ctx context.Context) {
-		uploader.KeepToken(ctx, c, func(tok string) error { return writeFileAtomic(path, []byte(tok+"\n")) },
-			30*24*time.Hour, 6*time.Hour, log.Printf)
-	}
-}
-
-// writeFileAtomic replaces path with data whole: a crash leaves the old
-// file or the new one, never half of one.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	f, err := os.Open(tmp)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	f.Close()
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
