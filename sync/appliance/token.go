@@ -22,11 +22,13 @@ func ReadToken(path string) (string, error) {
 }
 
 // KeepToken renews the terminal's token before it expires (a 90-day token
-// is renewed with 30 days left, checked every 6 hours) until ctx ends,
-// writing the new one to path before it is used.
+// is renewed with 30 days left) until ctx ends, writing the new one to path
+// before it is used. It checks every 10 minutes, a cheap GET, so a kiosk
+// back from days offline with its token expired renews it (the platform
+// allows that for a while) and its queue drains soon after (D5).
 func (a *Appliance) KeepToken(ctx context.Context, path string) {
 	uploader.KeepToken(ctx, a.Client, func(tok string) error { return writeFileAtomic(path, []byte(tok+"\n")) },
-		30*24*time.Hour, 6*time.Hour, log.Printf)
+		30*24*time.Hour, 10*time.Minute, log.Printf)
 }
 
 // writeFileAtomic replaces path with data whole: a crash leaves the old

@@ -131,7 +131,7 @@ func (s *Server) handle(pattern string, h callerHandler) {
 			methodNotAllowed(w, r, allowedMethods(pattern))
 			return
 		}
-		c, ok := s.authenticate(w, r)
+		c, ok := s.authenticate(w, r, r.Method+" "+pattern == "POST /v1/token")
 		if !ok {
 			return
 		}
@@ -160,8 +160,11 @@ func (s *Server) handle(pattern string, h callerHandler) {
 
 // authenticate finds the terminal of the request's bearer token and
 // answers 401 itself when there is none, it is revoked or expired, or it
-// has no role yet.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, bool) {
+// has no role yet. renewing: the request rotates the token, which an
+// expired token may still do for TokenRenewWindow, so a kiosk that was
+// offline past its token's expiry renews and sends its queue rather than
+// stranding it (D5); a revoked token never may.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, renewing bool) (*Caller, bool) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
 		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing bearer token", nil)
@@ -196,6 +199,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "terminal "+t.Name+
 			" was enrolled before roles and has none; give it one: yici-platform role --name "+t.Name+" --role kiosk|desk|display", nil)
 		return nil, false
+	case !s.now().Before(expires) && renewing && s.now().Before(expires.Add(s.opt.TokenRenewWindow)) && h == t.TokenHash:
+		s.logf("platform: terminal %s renews a token that expired at %s (offline meanwhile?)", t.Name, expires.UTC().Format(time.RFC3339))
 	case !s.now().Before(expires):
 		writeError(w, http.StatusUnauthorized, wire.CodeTokenExpired, "the token of terminal "+t.Name+
 			" expired at "+expires.UTC().Format(time.RFC3339)+"; enrol it again (yici-platform revoke, then enrol)", nil)

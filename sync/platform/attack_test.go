@@ -290,6 +290,22 @@ func TestTokenLife(t *testing.T) {
 		}
 	}
 
+	// Expired while offline: the token may still rotate itself (only
+	// that), for the renew window; then nothing more.
+	code, b = f.do("POST", "/v1/token", a.Token, nil)
+	var renewed wire.TokenAnswer
+	if err := json.Unmarshal(b, &renewed); code != 200 || err != nil || renewed.Token == "" {
+		t.Fatalf("renew with an expired token: %d %s", code, b)
+	}
+	if status, code := who(renewed.Token); status != 200 || code != "" {
+		t.Errorf("renewed token: %d %s", status, code)
+	}
+	clock.Add(31 * 24 * time.Hour) // past the renewed token's end
+	clock.Add(61 * 24 * time.Hour) // and past the renew window
+	if code, _ := f.do("POST", "/v1/token", renewed.Token, nil); code != 401 {
+		t.Errorf("renew long after expiry: %d, want 401", code)
+	}
+
 	// An upgrade: a terminal with no role is refused (401, so it keeps its
 	// queue) until an administrator gives it one.
 	old, err := f.srv.Enrol(RoleKiosk, "中山区政务服务中心", "kiosk-old")

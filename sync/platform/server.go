@@ -55,6 +55,11 @@ type Options struct {
 	// TokenGrace is how long the token before a rotation stays valid, so a
 	// terminal that lost the answer can rotate again; default 10 minutes.
 	TokenGrace time.Duration
+	// TokenRenewWindow is how long after its expiry a terminal's token may
+	// still rotate itself (POST /v1/token, nothing else), so a kiosk cut off
+	// for days past its expiry renews and drains its queue; default 60
+	// days. Past it the terminal must be enrolled again.
+	TokenRenewWindow time.Duration
 	// VaultPerMinute and VaultBurst limit a kiosk's vault queries (one per
 	// person served, so a hall kiosk needs a few a minute); past them it
 	// gets 429 rate_limited and the platform logs an alert. Defaults 30
@@ -123,6 +128,9 @@ func New(st Storage, opt Options) *Server {
 	}
 	if opt.TokenGrace <= 0 {
 		opt.TokenGrace = 10 * time.Minute
+	}
+	if opt.TokenRenewWindow <= 0 {
+		opt.TokenRenewWindow = 60 * 24 * time.Hour
 	}
 	if opt.VaultPerMinute <= 0 {
 		opt.VaultPerMinute = 30

@@ -2,6 +2,7 @@ package uploader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -68,10 +69,14 @@ func renewToken(ctx context.Context, c *Client, save func(string) error, renewBe
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	me, err := c.WhoAmI(ctx)
-	if err != nil {
+	var se *StatusError
+	switch {
+	case errors.As(err, &se) && se.Body.Code == wire.CodeTokenExpired:
+		// Expired while offline: the platform lets it rotate for a while
+		// yet, so the queue is not stranded.
+	case err != nil:
 		return fmt.Errorf("ask its expiry: %w", err)
-	}
-	if time.Until(me.ExpiresAt) > renewBefore {
+	case time.Until(me.ExpiresAt) > renewBefore:
 		return nil
 	}
 	a, err := c.RotateToken(ctx)
