@@ -102,6 +102,21 @@ func (h *hall) signIn() {
 	}
 }
 
+// reviewing is a hall with 张三's case from the kiosk open at the desk:
+// GA-0101 with the old card and the photo receipt handed in, the 户口簿 on
+// file, clerk 0001 signed in.
+func reviewing(t *testing.T, id string, p func(*uploader.Client) Platform, opts ...func(*Options)) (*hall, wire.Manifest) {
+	t.Helper()
+	h := newHall(t, p, opts...)
+	m := h.putCase(id, 2, []string{"GA-0101"},
+		map[string][]byte{"M-ID-OLD": page(200), "M-PHOTO": page(120)}, "M-HUKOU")
+	h.signIn()
+	if err := h.d.OpenLatest(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return h, m
+}
+
 // page is a small scanned page: a PNG the desk can show.
 func page(shade uint8) []byte {
 	img := image.NewGray(image.Rect(0, 0, 60, 80))
@@ -307,14 +322,8 @@ func TestAccept(t *testing.T) {
 // Then the clerk corrects the decision: the photo passes after all, and the
 // case is accepted under new event ids.
 func TestReturnThenCorrect(t *testing.T) {
-	h := newHall(t, nil)
+	h, m := reviewing(t, "20261127-090000-0002", nil)
 	ctx := context.Background()
-	m := h.putCase("20261127-090000-0002", 2, []string{"GA-0101"},
-		map[string][]byte{"M-ID-OLD": page(200), "M-PHOTO": page(120)}, "M-HUKOU")
-	h.signIn()
-	if err := h.d.OpenLatest(ctx); err != nil {
-		t.Fatal(err)
-	}
 	h.verdict("M-ID-OLD", 0)
 	h.verdict("M-PHOTO", 1)
 	if err := h.d.Decide(ctx, visit.Accept); err == nil {
@@ -397,14 +406,8 @@ func (f *flaky) PutEvent(ctx context.Context, e wire.Event) error {
 // the platform takes each event once, and a printer fault leaves the
 // decision recorded and the document saved.
 func TestResendAndPrinterFault(t *testing.T) {
-	h := newHall(t, func(c *uploader.Client) Platform { return &flaky{Platform: c} })
+	h, m := reviewing(t, "20261127-090000-0004", func(c *uploader.Client) Platform { return &flaky{Platform: c} })
 	ctx := context.Background()
-	m := h.putCase("20261127-090000-0004", 2, []string{"GA-0101"},
-		map[string][]byte{"M-ID-OLD": page(200), "M-PHOTO": page(120)}, "M-HUKOU")
-	h.signIn()
-	if err := h.d.OpenLatest(ctx); err != nil {
-		t.Fatal(err)
-	}
 	h.verdict("M-ID-OLD", 0)
 	h.verdict("M-PHOTO", 0)
 	h.printer.fail = errors.New("lp: the CUPS scheduler is not running")
@@ -459,14 +462,8 @@ func TestPadRating(t *testing.T) {
 	}
 	pad := evalpad.New(port, nil)
 	t.Cleanup(func() { pad.Close() })
-	h := newHall(t, nil, func(o *Options) { o.Pad, o.RateWait = pad, 10*time.Second })
+	h, m := reviewing(t, "20261127-090000-0006", nil, func(o *Options) { o.Pad, o.RateWait = pad, 10*time.Second })
 	ctx := context.Background()
-	m := h.putCase("20261127-090000-0006", 2, []string{"GA-0101"},
-		map[string][]byte{"M-ID-OLD": page(200), "M-PHOTO": page(120)}, "M-HUKOU")
-	h.signIn()
-	if err := h.d.OpenLatest(ctx); err != nil {
-		t.Fatal(err)
-	}
 	h.verdict("M-ID-OLD", 0)
 	h.verdict("M-PHOTO", 0)
 	// The applicant presses 非常满意 once the pad asks.
@@ -574,14 +571,8 @@ func TestMeetByCard(t *testing.T) {
 // show, a number fails it citing that criterion; each moves to the next,
 // and F11 returns the case.
 func TestVerdictsByKeyboard(t *testing.T) {
-	h := newHall(t, nil)
+	h, m := reviewing(t, "20261127-090000-0010", nil)
 	ctx := context.Background()
-	m := h.putCase("20261127-090000-0010", 2, []string{"GA-0101"},
-		map[string][]byte{"M-ID-OLD": page(200), "M-PHOTO": page(120)}, "M-HUKOU")
-	h.signIn()
-	if err := h.d.OpenLatest(ctx); err != nil {
-		t.Fatal(err)
-	}
 	fyne.DoAndWait(func() {
 		h.d.rune(' ') // 原居民身份证 passes
 		h.d.rune('2') // 数码相片回执 fails on its 2nd criterion
