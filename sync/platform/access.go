@@ -71,7 +71,7 @@ type rule struct {
 var (
 	everyone  = rule{roles: Roles}
 	senders   = rule{roles: []Role{RoleKiosk, RoleDesk}}
-	kioskRead = rule{roles: []Role{RoleKiosk, RoleDesk}, personal: true}
+	vaultAsk  = rule{roles: []Role{RoleKiosk, RoleDesk}, personal: true}
 	clerkRead = rule{roles: []Role{RoleDesk}, clerk: true, personal: true}
 	clerkAct  = rule{roles: []Role{RoleDesk}, clerk: true}
 	desks     = rule{roles: []Role{RoleDesk}}
@@ -93,8 +93,8 @@ var access = map[string]rule{
 	"GET /v1/cases":                    clerkRead,
 	"POST /v1/cases/search":            clerkRead, // a person's cases in the hall, by the card's ID number
 	"POST /v1/cases/{id}/confirm":      clerkAct,
-	"POST /v1/vault/query":             kioskRead, // a kiosk gets codes and dates only
-	"PUT /v1/events/{id}":              senders,   // kinds a kiosk may send: eventKinds
+	"POST /v1/vault/query":             vaultAsk, // a kiosk gets codes and dates only
+	"PUT /v1/events/{id}":              senders,  // the kinds a kiosk may send: kioskEventKinds
 	"GET /v1/events":                   clerkRead,
 	"GET /v1/catalog":                  everyone,
 	"GET /v1/catalog/{revision}":       everyone,
