@@ -60,7 +60,7 @@ bench: deps
 	go test -run '^$$' -bench . -benchtime 1s ./drivers/...
 	go test -run '^$$' -bench . -benchtime 3x ./sync/catalog/search
 	go test -run '^$$' -bench . -benchtime 300x ./sync/store
-	go test -run '^$$' -bench . -benchtime 10x ./sync/uploader
+	go test -run '^$$' -bench 'UploadLink|UploadHeld' -benchtime 5x ./sync/uploader
 	go test -run '^$$' -bench AuthzAudit -benchtime 3000x ./sync/platform
 	go test -run '^$$' -bench PINHash -benchtime 30x ./sync/platform
 	go test -run '^$$' -bench . -benchtime 3000x ./sync/platform/audit
