@@ -157,3 +157,33 @@ func TestEncodeMeasure(t *testing.T) {
 		row("Encode's choice", func() ([]byte, error) { b, ct, err := Encode(img); t.Logf("%s: %s", k, ct); return b, err })
 	}
 }
+
+// BenchmarkEncode is each page kind through Encode: its size in KB, its
+// SSIM against the scan, and its bytes and time as a ratio to the PNG of
+// the same page encoded in the same run (what was stored before).
+func BenchmarkEncode(b *testing.B) {
+	for _, k := range testPageKinds {
+		b.Run(k, func(b *testing.B) {
+			img := testPage(b, k)
+			var base bytes.Buffer
+			t0 := time.Now()
+			if err := png.Encode(&base, img); err != nil {
+				b.Fatal(err)
+			}
+			pngTime := time.Since(t0)
+			b.ResetTimer()
+			var data []byte
+			for b.Loop() {
+				var err error
+				if data, _, err = Encode(img); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(len(data))/1024, "KB/page")
+			b.ReportMetric(decodeSSIM(b, img, data), "SSIM")
+			b.ReportMetric(float64(len(data))/float64(base.Len()), "bytes-ratio-vs-png")
+			b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(pngTime), "time-ratio-vs-png")
+		})
+	}
+}
