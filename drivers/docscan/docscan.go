@@ -23,18 +23,19 @@ type Page struct {
 	Data        []byte
 	ContentType string
 	// PNG is the page as the scanner gave it, lossless, for a caller
-	// that needs every pixel. IMPORTANT: store Data, not PNG.
+	// that needs every pixel. IMPORTANT: store Data (or Stored()), not
+	// PNG.
 	PNG           []byte
 	Width, Height int // pixels
 }
 
-// bytes is what to store for p: Data, or the PNG of a Page made before
-// Data was.
-func (p Page) bytes() []byte {
+// Stored is what to store and send for p, and its content type: Data,
+// or the PNG of a Page made without Data (by hand, in a test).
+func (p Page) Stored() (data []byte, contentType string) {
 	if p.Data != nil {
-		return p.Data
+		return p.Data, p.ContentType
 	}
-	return p.PNG
+	return p.PNG, "image/png"
 }
 
 // Options limit and report on a scan.

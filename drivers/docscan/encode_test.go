@@ -100,7 +100,13 @@ func TestPagesEncoded(t *testing.T) {
 		t.Fatal(err)
 	}
 	jp := Page{Data: data, ContentType: ct, Width: photo.Bounds().Dx(), Height: photo.Bounds().Dy()}
-	old := Page{PNG: p.PNG, Width: p.Width, Height: p.Height} // made before Data
+	old := Page{PNG: p.PNG, Width: p.Width, Height: p.Height} // made without Data
+	if data, ct := old.Stored(); !bytes.Equal(data, p.PNG) || ct != "image/png" {
+		t.Errorf("a Page without Data stores %d bytes of %s, want its PNG", len(data), ct)
+	}
+	if data, ct := jp.Stored(); !bytes.Equal(data, jp.Data) || ct != "image/jpeg" {
+		t.Errorf("a JPEG page stores %d bytes of %s, want its Data as image/jpeg", len(data), ct)
+	}
 	pdf, err := PDF([]Page{sim[0], jp, old})
 	if err != nil {
 		t.Fatalf("PDF of a grey-level PNG, a JPEG and a bare PNG: %v", err)

@@ -18,7 +18,8 @@ func PDF(pages []Page) ([]byte, error) {
 	a4 := *gopdf.PageSizeA4
 	pdf.Start(gopdf.Config{PageSize: a4})
 	for i, p := range pages {
-		img, err := gopdf.ImageHolderByBytes(p.bytes())
+		data, _ := p.Stored()
+		img, err := gopdf.ImageHolderByBytes(data)
 		if err != nil {
 			return nil, fmt.Errorf("docscan: pdf: page %d: %w", i+1, err)
 		}
