@@ -58,6 +58,7 @@ test: deps
 # run (ratio metrics), never against a fixed time.
 bench: deps
 	go test -run '^$$' -bench . -benchtime 1s ./drivers/...
+	go test -run '^$$' -bench Encode -benchtime 3x ./drivers/docscan
 	go test -run '^$$' -bench . -benchtime 3x ./sync/catalog/search
 	go test -run '^$$' -bench . -benchtime 300x ./sync/store
 	go test -run '^$$' -bench 'UploadLink|UploadHeld' -benchtime 5x ./sync/uploader

@@ -1,6 +1,9 @@
 // Package docscan scans the paper materials an applicant hands over, page
-// by page, as PNG images: from a real scanner through SANE's scanimage, or
-// from a simulated one that draws a plausible document.
+// by page: from a real scanner through SANE's scanimage, from the folder
+// a high-speed scanner drops files into, or from a simulated one that
+// draws a plausible document. Each page comes lossless as PNG and as what
+// to store and send: Encode's choice of a few-grey-level PNG or a JPEG,
+// measured to stay legible (SSIM ≥ 0.95) in about 150 KB a page.
 package docscan
 
 import (
@@ -14,8 +17,25 @@ var ErrJam = errors.New("docscan: document feeder jammed")
 
 // Page is one scanned side of a sheet.
 type Page struct {
+	// Data is the page to store and send, in the encoding Encode chose
+	// for it (ContentType "image/png" or "image/jpeg"): at most about
+	// 150 KB for A4 at 200 dpi where the scan as PNG is megabytes.
+	Data        []byte
+	ContentType string
+	// PNG is the page as the scanner gave it, lossless, for a caller
+	// that needs every pixel. IMPORTANT: store Data (or Stored()), not
+	// PNG.
 	PNG           []byte
 	Width, Height int // pixels
+}
+
+// Stored is what to store and send for p, and its content type: Data,
+// or the PNG of a Page made without Data (by hand, in a test).
+func (p Page) Stored() (data []byte, contentType string) {
+	if p.Data != nil {
+		return p.Data, p.ContentType
+	}
+	return p.PNG, "image/png"
 }
 
 // Options limit and report on a scan.

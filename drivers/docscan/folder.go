@@ -20,7 +20,8 @@ import (
 // changing for Settle and it decodes, and then deleted: a scanned ID or
 // certificate must not lie in plaintext on the kiosk's disk (S19), and the
 // kiosk stores the page, encrypted, as soon as Scan returns. PNG and JPEG
-// files are accepted; JPEG pages are converted to PNG.
+// files are accepted; JPEG pages are converted to PNG, and every page is
+// encoded for storing by Encode.
 type Folder struct {
 	Dir    string
 	Settle time.Duration // how long a file must stay the same size; default 500 ms
@@ -135,6 +136,9 @@ func (f Folder) take(name string, opts Options) (Page, error) {
 		}
 		b = buf.Bytes()
 	}
-	p := Page{PNG: b, Width: img.Bounds().Dx(), Height: img.Bounds().Dy()}
+	p, err := encodePage(Page{PNG: b, Width: img.Bounds().Dx(), Height: img.Bounds().Dy()}, img)
+	if err != nil {
+		return Page{}, fmt.Errorf("docscan: folder: %s: %w", name, err)
+	}
 	return p, opts.check(p)
 }

@@ -8,6 +8,8 @@ import (
 
 // PDF binds pages into one multi-page A4 PDF, each page scaled to fit
 // with its proportions kept: the form a case file archives a document in.
+// Each page goes in as its Data (PNG or JPEG, embedded as it is), or its
+// PNG when it has no Data.
 func PDF(pages []Page) ([]byte, error) {
 	if len(pages) == 0 {
 		return nil, fmt.Errorf("docscan: pdf: no pages")
@@ -16,7 +18,8 @@ func PDF(pages []Page) ([]byte, error) {
 	a4 := *gopdf.PageSizeA4
 	pdf.Start(gopdf.Config{PageSize: a4})
 	for i, p := range pages {
-		img, err := gopdf.ImageHolderByBytes(p.PNG)
+		data, _ := p.Stored()
+		img, err := gopdf.ImageHolderByBytes(data)
 		if err != nil {
 			return nil, fmt.Errorf("docscan: pdf: page %d: %w", i+1, err)
 		}

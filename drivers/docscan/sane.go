@@ -186,11 +186,11 @@ func lastLine(s string) string {
 	return "no message from scanimage"
 }
 
-// page checks that b is a PNG and reads its size.
+// page checks that b is a PNG and encodes it for storing.
 func page(b []byte) (Page, error) {
-	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		return Page{}, fmt.Errorf("scanimage output of %d bytes is not a PNG: %w", len(b), err)
 	}
-	return Page{PNG: b, Width: cfg.Width, Height: cfg.Height}, nil
+	return encodePage(Page{PNG: b, Width: img.Bounds().Dx(), Height: img.Bounds().Dy()}, img)
 }

@@ -73,11 +73,10 @@ func (s Simulated) Scan(ctx context.Context, opts Options) ([]Page, error) {
 		if i == s.JamAt {
 			return pages, fmt.Errorf("%w at page %d of %d: clear the feeder and put that page back", ErrJam, i, total)
 		}
-		data, err := s.page(f, i, total)
+		p, err := s.page(f, i, total)
 		if err != nil {
 			return nil, err
 		}
-		p := Page{PNG: data, Width: simWidth, Height: simHeight}
 		if err := opts.check(p); err != nil {
 			return nil, err
 		}
@@ -87,30 +86,34 @@ func (s Simulated) Scan(ctx context.Context, opts Options) ([]Page, error) {
 	return pages, nil
 }
 
-// simPages keeps each page rendered, by everything that decides its pixels:
-// the same settings give the same page, and rendering and encoding an A4
-// page costs a second under the race detector.
-var simPages sync.Map // string → []byte
+// simPages keeps each page rendered and encoded, by everything that
+// decides its pixels: the same settings give the same page, and rendering
+// and encoding an A4 page costs a second under the race detector.
+var simPages sync.Map // string → Page
 
-// page is page pageNo of total as PNG, rendered the first time.
-func (s Simulated) page(f *opentype.Font, pageNo, total int) ([]byte, error) {
+// page is page pageNo of total, rendered the first time.
+func (s Simulated) page(f *opentype.Font, pageNo, total int) (Page, error) {
 	key := fmt.Sprintf("%q\x00%q\x00%q\x00%d/%d", s.Title, s.Lines, s.Signature, pageNo, total)
-	if b, ok := simPages.Load(key); ok {
-		return b.([]byte), nil
+	if p, ok := simPages.Load(key); ok {
+		return p.(Page), nil
 	}
 	img, err := s.render(f, pageNo, total)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
 	var buf bytes.Buffer
 	// Fast compression: a simulated page is for tests and the demo, where
 	// the time to make it matters more than its bytes.
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	if err := enc.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("docscan: encode page %d: %w", pageNo, err)
+		return Page{}, fmt.Errorf("docscan: encode page %d: %w", pageNo, err)
 	}
-	simPages.Store(key, buf.Bytes())
-	return buf.Bytes(), nil
+	p, err := encodePage(Page{PNG: buf.Bytes(), Width: simWidth, Height: simHeight}, img)
+	if err != nil {
+		return Page{}, fmt.Errorf("docscan: simulated page %d: %w", pageNo, err)
+	}
+	simPages.Store(key, p)
+	return p, nil
 }
 
 func (s Simulated) render(f *opentype.Font, pageNo, total int) (*image.Gray, error) {

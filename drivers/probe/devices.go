@@ -260,7 +260,8 @@ func (c *cli) scanner(args []string) int {
 		name = "SANE's default device"
 	}
 	for i, pg := range got {
-		fmt.Fprintf(c.out, "page %d from %s: %d×%d px, %d bytes of PNG\n", i+1, name, pg.Width, pg.Height, len(pg.PNG))
+		data, ct := pg.Stored()
+		fmt.Fprintf(c.out, "page %d from %s: %d×%d px, %d bytes of PNG, stored as %d bytes of %s\n", i+1, name, pg.Width, pg.Height, len(pg.PNG), len(data), ct)
 	}
 	if *out != "" && len(got) > 0 {
 		if err := os.WriteFile(*out, got[0].PNG, 0o644); err != nil {
