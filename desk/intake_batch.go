@@ -155,7 +155,10 @@ func bind(ps []docscan.Page) (data []byte, contentType string, err error) {
 	case 0:
 		return nil, "", errors.New("no pages")
 	case 1:
-		return ps[0].PNG, "image/png", nil
+		// The page as docscan encodes it for keeping: a few grey levels or
+		// JPEG, chosen by measurement (≤ 150 KB, SSIM ≥ 0.95).
+		d, ct := ps[0].Stored()
+		return d, ct, nil
 	}
 	pdf, err := docscan.PDF(ps)
 	return pdf, "application/pdf", err
