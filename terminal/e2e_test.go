@@ -43,7 +43,9 @@ type hall struct {
 	card   *sim.IDCard
 	prn    *sim.Printer
 	pad    *sim.Pad
+	code   *sim.CodeScanner
 	st     *store.Store
+	srv    *platform.Server
 	pst    *platform.BoltStorage
 	client *uploader.Client
 }
@@ -64,11 +66,19 @@ func newHall(t testing.TB, dir string) *hall {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.pad.Close() })
+	if h.code, err = sim.NewCodeScanner(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.code.Close() })
 	// The devices and the appliance as the demo opens them; the printer
 	// settles faster than a real one.
 	ports := &devices.Ports{Printer: printer.Options{Settle: 50 * time.Millisecond}}
 	t.Cleanup(func() { ports.Close() })
 	reader, prn, pad, err := ports.Kiosk(h.card.Path(), h.prn.Path(), h.pad.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := ports.CodeScanner(h.code.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +88,7 @@ func newHall(t testing.TB, dir string) *hall {
 	}
 	t.Cleanup(func() { h.pst.Close() })
 	srv := platform.New(h.pst, platform.Options{})
+	h.srv = srv
 	// The platform refuses a case made under a revision it has not published.
 	if _, _, err := srv.PublishCatalog(assets.SampleCatalog); err != nil {
 		t.Fatal(err)
@@ -101,12 +112,16 @@ func newHall(t testing.TB, dir string) *hall {
 	}
 	t.Cleanup(func() { ap.Close() })
 	h.st, h.client = ap.Store, ap.Client
+	if err := ap.SyncAppCodeKeys(t.Context()); err != nil { // as the kiosk does at start, online
+		t.Fatal(err)
+	}
 	test.NewTempApp(t)
 	h.w = test.NewTempWindow(t, nil)
 	h.w.Resize(fyne.NewSize(1024, 768))
 	h.k = New(Config{
 		Hall: "示例政务服务中心", Terminal: "K01", Catalog: ap.Catalog.Current(), Store: h.st,
 		Reader: reader, Scanner: docscan.Simulated{Title: "居民身份证"}, Printer: prn, Pad: pad,
+		CodeScanner: codes, AppCodes: ap.AppCodes,
 		Vault:    ap.Vault,
 		QueryURL: "https://yici.example/q/", IdleTimeout: time.Minute,
 		Documents: filepath.Join(dir, "documents"),

@@ -22,6 +22,7 @@ import (
 	"yici/drivers/docscan"
 	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
+	"yici/sync/appcode"
 	"yici/sync/catalog"
 	"yici/sync/store"
 	"yici/sync/wire"
@@ -57,6 +58,19 @@ type Store interface {
 // time it was fetched).
 type VaultLookup func(ctx context.Context, idNumber string) (a wire.VaultAnswer, fetched time.Time, fresh bool, err error)
 
+// CodeScanner is the QR/barcode scanner: Next waits for the next code read
+// (drivers/codescan's Scanner). Errors wrapping codescan's line errors are
+// about one unreadable code; others are the port's.
+type CodeScanner interface {
+	Next(ctx context.Context) (string, error)
+}
+
+// AppCodes verifies an app code (掌上办, sync/appcode) offline and refuses
+// its second use; errors wrap appcode's.
+type AppCodes interface {
+	Verify(code string) (appcode.Person, error)
+}
+
 // Pad is the evaluation pad (评价器) the citizen rates the service on.
 type Pad interface {
 	Prompt(ctx context.Context, p evalpad.Prompt) error
@@ -73,6 +87,8 @@ type Config struct {
 	Printer        Printer
 	Vault          VaultLookup // nil: nothing is known to be on file
 	Pad            Pad         // nil: rating by the receipt's QR code only
+	CodeScanner    CodeScanner // with AppCodes: identify by app code as by card; nil: by card only
+	AppCodes       AppCodes    // the platform's keys, kept for offline use (appliance.AppCodes)
 	Documents      string      // directory for A4 PDFs (one-time notices) the hall prints; "" for none
 	Kick           func()      // wakes the uploader after a submission; may be nil
 	QueryURL       string      // the receipt's QR code is QueryURL + case id
@@ -102,6 +118,7 @@ type Kiosk struct {
 	lastTouch time.Time
 
 	readerFault string           // the card reader's last error, for the status line; UI thread
+	codeFault   string           // the code scanner's last port error, for the status line; UI thread
 	nextCat     *catalog.Catalog // a newer revision, used from the next visit on; UI thread
 
 	// Screens, built once.

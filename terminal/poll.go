@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"yici/drivers/codescan"
 	"yici/drivers/idcard"
+	"yici/sync/appcode"
 	"yici/sync/store"
 )
 
@@ -17,9 +19,14 @@ func (k *Kiosk) touch() {
 	k.mu.Unlock()
 }
 
-// Run reads cards while the welcome screen is up, keeps the status line
-// current and wipes idle sessions, until ctx ends.
+// Run reads cards and app codes while the welcome screen is up, keeps the
+// status line current and wipes idle sessions, until ctx ends.
 func (k *Kiosk) Run(ctx context.Context) {
+	if k.cfg.CodeScanner != nil && k.cfg.AppCodes != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); k.pollCodes(ctx) }()
+		defer func() { <-done }()
+	}
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -54,7 +61,84 @@ func (k *Kiosk) pollCard(ctx context.Context) {
 	default:
 		s := &session{card: card}
 		k.lookupVault(ctx, s)
-		k.doAndWait(func() { k.start(s) })
+		k.doAndWait(func() {
+			if k.sess == nil { // not begun meanwhile by an app code
+				k.start(s)
+			}
+		})
+	}
+}
+
+// pollCodes reads the code scanner until ctx ends. While the welcome
+// screen is up, a valid app code starts the visit as a card does, with
+// the person's name and ID number (and no card photo); a code refused
+// says why on the welcome screen. During a visit codes are read and let
+// go unverified, so a phone left under the scanner does not use up a
+// code meant for later.
+func (k *Kiosk) pollCodes(ctx context.Context) {
+	for {
+		code, err := k.cfg.CodeScanner.Next(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		k.mu.Lock()
+		idle := k.sess == nil
+		k.mu.Unlock()
+		lineErr := errors.Is(err, codescan.ErrTooLong) || errors.Is(err, codescan.ErrBadByte) ||
+			errors.Is(err, codescan.ErrNoPrefix) || errors.Is(err, codescan.ErrNoSuffix)
+		switch {
+		case err != nil && !lineErr:
+			// The port failed (unplugged, say): tell the hall, and try
+			// again in a moment rather than at once.
+			msg := fmt.Sprintf("扫码器故障，请联系工作人员 / code scanner fault: %v", err)
+			k.doAndWait(func() { k.codeFault = msg })
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		case !idle:
+			continue
+		}
+		k.doAndWait(func() { k.codeFault = "" })
+		var who appcode.Person
+		if err == nil {
+			who, err = k.cfg.AppCodes.Verify(code)
+		}
+		if err != nil {
+			msg := codeRefusal(err)
+			k.doAndWait(func() {
+				if k.sess == nil {
+					k.say(msg)
+				}
+			})
+			continue
+		}
+		s := &session{card: &idcard.Card{Type: idcard.Resident, Name: who.Name, IDNumber: who.IDNumber}}
+		k.lookupVault(ctx, s)
+		k.doAndWait(func() {
+			if k.sess == nil { // not begun meanwhile by a card
+				k.start(s)
+			}
+		})
+	}
+}
+
+// codeRefusal says in plain words why a scanned code was refused, and
+// what to do.
+func codeRefusal(err error) string {
+	switch {
+	case errors.Is(err, appcode.ErrExpired):
+		return "二维码已过期，请在手机上刷新二维码 / The code has expired: refresh it on your phone."
+	case errors.Is(err, appcode.ErrReplayed):
+		return "二维码已使用，请在手机上刷新二维码 / The code was used already: refresh it on your phone."
+	case errors.Is(err, appcode.ErrNotYetValid):
+		return "二维码时间与本机不符，请刷新二维码或联系工作人员 / The code's time does not match this kiosk's clock."
+	case errors.Is(err, appcode.ErrUnknownKey), errors.Is(err, appcode.ErrBusy):
+		return "本机暂时无法核验二维码，请使用身份证或联系工作人员 / This kiosk cannot check the code now: please use your ID card."
+	default: // malformed, forged, an invalid ID number, a line the scanner could not read, another kind of code
+		return "二维码无效，请在手机上刷新二维码 / Not a valid 掌上办 code: refresh it on your phone."
 	}
 }
 
@@ -75,6 +159,9 @@ func (k *Kiosk) tick() {
 	reader := "读卡器正常 / reader ready"
 	if k.readerFault != "" {
 		reader = k.readerFault
+	}
+	if k.codeFault != "" {
+		reader += "  ·  " + k.codeFault
 	}
 	k.status.SetText(reader + "  ·  " + upload)
 	if k.sess == nil {

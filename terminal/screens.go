@@ -27,15 +27,15 @@ func bigText(s string, size float32) *canvas.Text {
 // build makes every screen once; a visit only changes their contents
 // (see the package doc for why they are never rebuilt).
 func (k *Kiosk) build() {
-	// Welcome: the only thing to do is place the card.
-	k.welcome = container.NewVBox(
-		layout.NewSpacer(),
-		bigText("请将身份证放在读卡区", 48),
-		bigText("Place your ID card on the reader", 24),
-		layout.NewSpacer(),
-		bigText("一次提交 · 免于重复 —— 政府已有的材料无需再交", 22),
-		layout.NewSpacer(),
-	)
+	// Welcome: the only thing to do is place the card, or show the app
+	// code where there is a code scanner.
+	welcome := []fyne.CanvasObject{layout.NewSpacer(),
+		bigText("请将身份证放在读卡区", 48), bigText("Place your ID card on the reader", 24)}
+	if k.cfg.CodeScanner != nil && k.cfg.AppCodes != nil {
+		welcome = append(welcome, bigText("或扫描手机“掌上办”身份码", 36), bigText("or scan the identity code in your phone's app", 22))
+	}
+	welcome = append(welcome, layout.NewSpacer(), bigText("一次提交 · 免于重复 —— 政府已有的材料无需再交", 22), layout.NewSpacer())
+	k.welcome = container.NewVBox(welcome...)
 
 	// Find: keyboard search, themes and results; then the situation's
 	// questions.

@@ -11,6 +11,7 @@
 //	yici-platform clerk add|disable|pin --data DIR --id STAFFNO [--hall H --name NAME]   (the PIN is read from stdin)
 //	yici-platform audit list|verify --data DIR [--since T --until T --terminal N --clerk ID --object O]
 //	yici-platform catalog publish --data DIR FILE           (a catalogue revision; "publish" alone too)
+//	yici-platform appcode issue --data DIR --name NAME --id IDNUMBER [--ttl 5m]   (prints an app code, for tests and the demo)
 //
 // The administration commands work while the platform serves: they reach it
 // through DIR/admin.sock and the change holds from the next request. When no
@@ -39,13 +40,14 @@ import (
 	"syscall"
 	"time"
 
+	"yici/sync/appcode"
 	"yici/sync/catalog"
 	"yici/sync/platform"
 	"yici/sync/platform/audit"
 )
 
 var commands = map[string]bool{"serve": true, "enrol": true, "revoke": true, "role": true, "rotate": true,
-	"terminals": true, "clerk": true, "audit": true, "publish": true}
+	"terminals": true, "clerk": true, "audit": true, "publish": true, "appcode": true}
 
 func main() {
 	if len(os.Args) < 2 {
@@ -62,12 +64,13 @@ func main() {
 			usage()
 		}
 		cmd, args = "publish", args[1:]
-	case "clerk", "audit":
+	case "clerk", "audit", "appcode":
 		if len(args) == 0 {
 			usage()
 		}
 		sub, args = args[0], args[1:]
-		if cmd == "clerk" && sub != "add" && sub != "disable" && sub != "pin" || cmd == "audit" && sub != "list" && sub != "verify" {
+		if cmd == "clerk" && sub != "add" && sub != "disable" && sub != "pin" || cmd == "audit" && sub != "list" && sub != "verify" ||
+			cmd == "appcode" && sub != "issue" {
 			usage()
 		}
 	}
@@ -79,8 +82,9 @@ func main() {
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (serve)")
 	role := fs.String("role", "", "kiosk, desk or display (enrol, role)")
 	hall := fs.String("hall", "", "hall of the terminal or clerk (enrol, clerk add)")
-	name := fs.String("name", "", "terminal name, unique across the city (enrol, revoke, role, rotate); the clerk's name (clerk add)")
-	id := fs.String("id", "", "the clerk's staff number (clerk)")
+	name := fs.String("name", "", "terminal name, unique across the city (enrol, revoke, role, rotate); the clerk's name (clerk add); the person's name (appcode issue)")
+	id := fs.String("id", "", "the clerk's staff number (clerk); the person's resident ID number (appcode issue)")
+	ttl := fs.Duration("ttl", 0, "how long the app code is valid (appcode issue); default 5m, at most 10m")
 	licences := fs.String("licences", "", "JSON file of electronic licences to load into the vault (serve)")
 	cert := fs.String("tls-cert", "", "PEM certificate; default: a self-signed one made in DIR/tls")
 	key := fs.String("tls-key", "", "PEM key of --tls-cert")
@@ -111,7 +115,7 @@ func main() {
 			err = auditMain(*data, sub, f)
 		}
 	default:
-		err = adminMain(*data, cmd, sub, *role, *hall, *name, *id)
+		err = adminMain(*data, cmd, sub, *role, *hall, *name, *id, *ttl)
 	}
 	if err != nil {
 		log.Fatalf("yici-platform %s: %v", strings.TrimSpace(cmd+" "+sub), err)
@@ -120,7 +124,7 @@ func main() {
 
 // adminMain runs an administration command through the serving platform's
 // socket, or on the storage itself when none serves dir.
-func adminMain(dir, cmd, sub, role, hall, name, id string) error {
+func adminMain(dir, cmd, sub, role, hall, name, id string, ttl time.Duration) error {
 	switch {
 	case cmd == "enrol" && (role == "" || hall == "" || name == ""):
 		return errors.New("--role, --hall and --name are required")
@@ -128,6 +132,8 @@ func adminMain(dir, cmd, sub, role, hall, name, id string) error {
 		return errors.New("--name (and for role, --role) is required")
 	case cmd == "clerk" && id == "", cmd == "clerk" && sub == "add" && (hall == "" || name == ""):
 		return errors.New("--id (and for add, --hall and --name) is required")
+	case cmd == "appcode" && (name == "" || id == ""):
+		return errors.New("--name and --id (the person's resident ID number) are required")
 	}
 	var pin string
 	if cmd == "clerk" && sub != "disable" {
@@ -204,6 +210,16 @@ func adminMain(dir, cmd, sub, role, hall, name, id string) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "clerk %s: %s done\n", id, sub)
+	case "appcode":
+		code, err := a.IssueAppCode(name, id, ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Println(code)
+		if ttl == 0 {
+			ttl = appcode.DefaultTTL
+		}
+		fmt.Fprintf(os.Stderr, "app code above, valid for %v, once per kiosk; show it as a QR code or scan it with the simulator\n", ttl)
 	}
 	return nil
 }
@@ -361,7 +377,7 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-const usageText = `usage: yici-platform serve|enrol|revoke|role|rotate|terminals|clerk add|disable|pin|audit list|verify|catalog publish --data DIR [flags]
+const usageText = `usage: yici-platform serve|enrol|revoke|role|rotate|terminals|clerk add|disable|pin|audit list|verify|catalog publish|appcode issue --data DIR [flags]
 (yici-platform CMD -h for flags)`
 
 func usage() {

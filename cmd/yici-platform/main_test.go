@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"net"
 	"net/http"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"yici/sync/appcode"
+	"yici/sync/platform"
 )
 
 // TestMain runs main when the test binary is started as the command.
@@ -56,6 +60,9 @@ func TestUsageMakesNoDataDirectory(t *testing.T) {
 		{[]string{"catalog", "publish"}, 1},
 		{[]string{"publish"}, 1},
 		{[]string{"enrol", "--hall", "H"}, 1},
+		{[]string{"appcode"}, 2},
+		{[]string{"appcode", "list"}, 2},
+		{[]string{"appcode", "issue", "--name", "张三"}, 1},
 	} {
 		dir := t.TempDir()
 		code, out := run(t, dir, c.args...)
@@ -205,5 +212,44 @@ func TestLiveAdministration(t *testing.T) {
 	_, out, _ := runIn(t, dir, "", "audit", "list", "--data", "d", "--clerk", "0001")
 	if n := strings.Count(out, "\n"); n != 3 || !strings.Contains(out, "wrong PIN") || !strings.Contains(out, "disabled") {
 		t.Errorf("audit list of clerk 0001: %d lines\n%s", n, out)
+	}
+}
+
+// appcode issue prints a code the platform's key verifies, for the person
+// named; it refuses a bad ID number or lifetime, and a data directory
+// with no platform in it.
+func TestAppCodeIssue(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := runIn(t, dir, "", "appcode", "issue", "--data", "d", "--name", "张三", "--id", "21020219880504123X"); code != 1 || !strings.Contains(errs, "no platform data") {
+		t.Fatalf("issue without a platform: %d %s", code, errs)
+	}
+	if code, _, errs := runIn(t, dir, "", "enrol", "--data", "d", "--role", "kiosk", "--hall", "H", "--name", "K1"); code != 0 {
+		t.Fatalf("enrol: %d %s", code, errs)
+	}
+	code, out, errs := runIn(t, dir, "", "appcode", "issue", "--data", "d", "--name", "张三", "--id", "21020219880504123X", "--ttl", "2m")
+	if code != 0 {
+		t.Fatalf("issue: %d %s", code, errs)
+	}
+	st, err := platform.OpenBolt(filepath.Join(dir, "d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := st.AppCodeKey(t.Context())
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := appcode.NewVerifier(key.Public().(ed25519.PublicKey)).Verify(strings.TrimSpace(out))
+	if err != nil || p.Name != "张三" || p.IDNumber != "21020219880504123X" {
+		t.Fatalf("printed code %q: %+v, %v", out, p, err)
+	}
+	for _, args := range [][]string{
+		{"--name", "张三", "--id", "21020219880504123"},
+		{"--name", "张三", "--id", "21020219880504123X", "--ttl", "1h"},
+		{"--id", "21020219880504123X"},
+	} {
+		if code, _, errs := runIn(t, dir, "", append([]string{"appcode", "issue", "--data", "d"}, args...)...); code != 1 {
+			t.Errorf("issue %v: exit %d, want 1: %s", args, code, errs)
+		}
 	}
 }

@@ -105,8 +105,13 @@ func demoMain(args []string) error {
 		return err
 	}
 	defer windowCard.Close()
-	log.Printf("demo: ID-card reader on %s, receipt printer on %s, evaluation pad on %s, the window's reader on %s",
-		card.Path(), prn.Path(), pad.Path(), windowCard.Path())
+	codeSim, err := sim.NewCodeScanner()
+	if err != nil {
+		return err
+	}
+	defer codeSim.Close()
+	log.Printf("demo: ID-card reader on %s, receipt printer on %s, evaluation pad on %s, the window's reader on %s, code scanner on %s",
+		card.Path(), prn.Path(), pad.Path(), windowCard.Path(), codeSim.Path())
 
 	ap, err := appliance.Open(filepath.Join(*data, "kiosk"), base, kioskToken, tlsInfo.CertFile)
 	if err != nil {
@@ -119,6 +124,15 @@ func demoMain(args []string) error {
 	if err != nil {
 		return err
 	}
+	codes, err := ports.CodeScanner(codeSim.Path())
+	if err != nil {
+		return err
+	}
+	// The platform's app code key, fetched while online as a kiosk does
+	// at start; kept in the kiosk's data directory for offline use.
+	if err := ap.SyncAppCodeKeys(ctx); err != nil {
+		log.Printf("demo: %v (app codes are refused until the key is fetched)", err)
+	}
 	if n, oldest, err := ap.Store.Pending(); err == nil && n > 0 {
 		log.Printf("demo: %d case(s) left from an earlier run, waiting since %s, will be sent", n, oldest.Format(time.RFC3339))
 	}
@@ -126,7 +140,7 @@ func demoMain(args []string) error {
 	a := newApp()
 	k, kw := kioskWindow(a, ap, terminal.Config{
 		Hall: "大连市示例区政务服务中心", Terminal: "K01",
-		Reader: reader, Scanner: devices.Scanner(nil, "sim"), Printer: printer, Pad: padDrv,
+		Reader: reader, Scanner: devices.Scanner(nil, "sim"), Printer: printer, Pad: padDrv, CodeScanner: codes,
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
 		Documents: filepath.Join(*data, "documents"),
 	}, false)
@@ -148,7 +162,13 @@ func demoMain(args []string) error {
 	d, dw := deskWindow(a, dap.Client, ap.Catalog, desk.Options{Hall: "大连市示例区政务服务中心",
 		Documents: filepath.Join(*data, "desk-documents"),
 		Store:     dap.Store, Scanner: devices.Scanner(nil, "sim"), Kick: dap.Uploader.Kick, Reader: windowReader})
-	pan := newPanel(a, card, windowCard, prn, pad, filepath.Join(*data, "receipts"))
+	// The phone of the panel's 掌上办 button: a code for 张三 from the
+	// embedded platform, as the citizen's app would get one after its own
+	// sign-in.
+	phone := func() (string, error) {
+		return srv.IssueAppCode(sim.SampleCard.Name, sim.SampleCard.IDNumber, 0)
+	}
+	pan := newPanel(a, card, windowCard, prn, pad, codeSim, phone, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,
 		func(ctx context.Context) { d.Run(ctx, 2*time.Second) },

@@ -31,6 +31,7 @@ func newApp() fyne.App {
 func kioskWindow(a fyne.App, ap *appliance.Appliance, cfg terminal.Config, fullscreen bool) (*terminal.Kiosk, fyne.Window) {
 	w := a.NewWindow(kioskTitle)
 	cfg.Catalog, cfg.Store, cfg.Vault, cfg.Kick = ap.Catalog.Current(), ap.Store, ap.Vault, ap.Uploader.Kick
+	cfg.AppCodes = ap.AppCodes
 	k := terminal.New(cfg, w)
 	ap.Catalog.OnUpdate(func(c *catalog.Catalog) { fyne.Do(func() { k.SetCatalog(c) }) })
 	w.Resize(fyne.NewSize(1024, 768))

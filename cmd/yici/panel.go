@@ -20,7 +20,8 @@ import (
 const panelTitle = "Yici devices 设备模拟"
 
 // panel is the demo's stand-in for the hall's hardware: it places and lifts
-// the simulated ID card, sets printer faults, and shows the last receipt.
+// the simulated ID card, shows a phone's app code to the code scanner,
+// sets printer faults, and shows the last receipt.
 type panel struct {
 	win     fyne.Window
 	card    *sim.IDCard
@@ -31,16 +32,19 @@ type panel struct {
 	receipt *canvas.Image
 	info    *widget.Label
 
-	mu   sync.Mutex
-	last string // path of the last receipt PNG
+	mu       sync.Mutex
+	last     string // path of the last receipt PNG
+	lastCode string // the last app code scanned
 }
 
-func newPanel(a fyne.App, card, window *sim.IDCard, prn *sim.Printer, pad *sim.Pad, dir string) *panel {
+// newPanel makes the panel; phone issues an app code, which the 掌上办
+// button shows to the simulated code scanner.
+func newPanel(a fyne.App, card, window *sim.IDCard, prn *sim.Printer, pad *sim.Pad, codes *sim.CodeScanner, phone func() (string, error), dir string) *panel {
 	p := &panel{win: a.NewWindow(panelTitle), card: card, window: window, prn: prn, pad: pad, dir: dir}
 	p.receipt = canvas.NewImageFromImage(nil)
 	p.receipt.FillMode = canvas.ImageFillContain
 	p.receipt.SetMinSize(fyne.NewSize(300, 420))
-	p.info = widget.NewLabel(fmt.Sprintf("读卡器 %s · 打印机 %s · 评价器 %s", card.Path(), prn.Path(), pad.Path()))
+	p.info = widget.NewLabel(fmt.Sprintf("读卡器 %s · 打印机 %s · 评价器 %s · 扫码器 %s", card.Path(), prn.Path(), pad.Path(), codes.Path()))
 	padMsg := widget.NewLabel("")
 	press := func(l evalpad.Level, reasons ...evalpad.Reason) func() {
 		return func() {
@@ -57,6 +61,31 @@ func newPanel(a fyne.App, card, window *sim.IDCard, prn *sim.Printer, pad *sim.P
 		widget.NewButton("基本满意", press(evalpad.FairlySatisfied)),
 		widget.NewButton("不满意·效率低", press(evalpad.Dissatisfied, evalpad.ReasonSlow)),
 		widget.NewButton("非常不满意·多次跑", press(evalpad.VeryDissatisfied, evalpad.ReasonManyTrips)))
+	codeMsg := widget.NewLabel("")
+	// scanCode shows a new code to the scanner, or with again the last
+	// one shown (which the kiosk refuses as used).
+	scanCode := func(again bool) func() {
+		return func() {
+			p.mu.Lock()
+			code := p.lastCode
+			p.mu.Unlock()
+			var err error
+			if !again || code == "" {
+				code, err = phone()
+			}
+			if err == nil {
+				p.mu.Lock()
+				p.lastCode = code
+				p.mu.Unlock()
+				err = codes.Scan(code)
+			}
+			if err != nil {
+				codeMsg.SetText(err.Error())
+			} else {
+				codeMsg.SetText(fmt.Sprintf("已扫码（%d 字符）", len(code)))
+			}
+		}
+	}
 	var faults sim.PrinterFaults
 	setFault := func(f *bool) func(bool) {
 		return func(on bool) { *f = on; prn.SetFaults(faults) }
@@ -64,11 +93,13 @@ func newPanel(a fyne.App, card, window *sim.IDCard, prn *sim.Printer, pad *sim.P
 	var cardFaults sim.Faults
 	p.win.SetContent(container.NewBorder(
 		container.NewVBox(
-			widget.NewLabelWithStyle("身份证读卡器 / ID-card reader", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			widget.NewLabelWithStyle("身份证读卡器 · 扫码器 / ID-card reader, code scanner (掌上办)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			container.NewHBox(
 				widget.NewButton("放置身份证（张三）", func() { card.Place(sim.SampleCard) }),
 				widget.NewButton("拿走身份证", card.Lift),
-				widget.NewCheck("拔出（无应答）", func(on bool) { cardFaults.Silent = on; card.SetFaults(cardFaults) })),
+				widget.NewCheck("拔出（无应答）", func(on bool) { cardFaults.Silent = on; card.SetFaults(cardFaults) }),
+				widget.NewButton("掌上办码（张三）", scanCode(false)),
+				widget.NewButton("同一码再扫", scanCode(true))),
 			widget.NewLabelWithStyle("窗口读卡器 / the window's reader (F2 at the desk)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			container.NewHBox(
 				widget.NewButton("放置身份证（张三）", func() { window.Place(sim.SampleCard) }),
@@ -79,7 +110,7 @@ func newPanel(a fyne.App, card, window *sim.IDCard, prn *sim.Printer, pad *sim.P
 				widget.NewCheck("开盖", setFault(&faults.CoverOpen)),
 				widget.NewCheck("离线", setFault(&faults.Offline))),
 			widget.NewLabelWithStyle("评价器 / rating pad", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-			rate, padMsg,
+			rate, container.NewHBox(padMsg, codeMsg),
 			p.info),
 		nil, nil, nil, p.receipt))
 	p.win.Resize(fyne.NewSize(870, 960))

@@ -26,6 +26,7 @@ func terminalMain(args []string) error {
 	cardPort := fs.String("idcard", "/dev/ttyUSB0", "serial port of the GA 467 ID-card reader")
 	prnPort := fs.String("printer", "/dev/ttyUSB1", "serial port of the ESC/POS receipt printer")
 	padPort := fs.String("evalpad", "", "serial port of the evaluation pad (评价器); empty: rating by QR code only")
+	codePort := fs.String("codescan", "", "serial port of the QR code scanner for app codes (掌上办); empty: identification by card only")
 	devs := fs.String("devices", "", "device configuration file (JSON: each device by port or USB id, see docs/architecture.md); replaces the port flags")
 	scan := fs.String("scanner", "sim", `SANE device for scanimage -d, "folder:DIR" for a scanner that drops pages in DIR, or "sim"`)
 	plat := fs.String("platform", "https://127.0.0.1:8443", "platform base URL")
@@ -67,6 +68,14 @@ func terminalMain(args []string) error {
 	if padDrv != nil {
 		pad = padDrv
 	}
+	codes, err := ports.CodeScanner(*codePort)
+	if err != nil {
+		return err
+	}
+	var codeScanner terminal.CodeScanner // likewise
+	if codes != nil {
+		codeScanner = codes
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -77,11 +86,12 @@ func terminalMain(args []string) error {
 	}
 	k, w := kioskWindow(a, ap, terminal.Config{
 		Hall: *hall, Terminal: *name,
-		Reader: reader, Scanner: devices.Scanner(dc, *scan), Printer: prn, Pad: pad,
+		Reader: reader, Scanner: devices.Scanner(dc, *scan), Printer: prn, Pad: pad, CodeScanner: codeScanner,
 		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale, Documents: *docs,
 	}, *full)
 	runBackground(ctx, k.Run, func(ctx context.Context) { ap.Uploader.Run(ctx) },
 		func(ctx context.Context) { ap.SyncCatalog(ctx, 5*time.Minute) },
+		func(ctx context.Context) { ap.KeepAppCodeKeys(ctx, time.Hour) },
 		func(ctx context.Context) { ap.KeepToken(ctx, *tokenFile) })
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	w.ShowAndRun()

@@ -41,7 +41,7 @@ func TestRealWindow(t *testing.T) {
 		w, h int
 		says []string
 	}{
-		{"kiosk-1-welcome", 1024, 768, []string{"请将身份证放在读卡区"}},
+		{"kiosk-1-welcome", 1024, 768, []string{"请将身份证放在读卡区", "或扫描手机“掌上办”身份码"}},
 		{"kiosk-2-find", 1024, 768, []string{"您好，张*（2102**********123X）", "【一件事】出生一件事"}},
 		{"kiosk-3-question", 1024, 768, []string{"您的旧身份证还在手上吗？"}},
 		{"kiosk-4-materials", 1024, 768, []string{"原居民身份证", "审核准则：须为本人证件原件", "扫描 / Scan"}},
@@ -55,7 +55,7 @@ func TestRealWindow(t *testing.T) {
 		{"desk-3-new-application", 1400, 640, []string{"1. 原居民身份证（必交）", "免提交 / on file · 已确认的材料", "2. 数码相片回执（必交）", "按 F7 扫描"}},
 		{"desk-4-scanned", 1400, 640, []string{"已扫 1 页"}},
 		{"desk-5-own-case", 1400, 640, []string{"终端 W01", "已收 / received", "[M-PHOTO-1]", "请审核 / review it"}},
-		{"devices-panel", 870, 960, []string{"身份证读卡器"}},
+		{"devices-panel", 870, 960, []string{"身份证读卡器", "掌上办码（张三）"}},
 	} {
 		img := loadPNG(t, filepath.Join(shots, c.name+".png"))
 		if b := img.Bounds(); b.Dx() != c.w || b.Dy() != c.h {

@@ -12,6 +12,7 @@ import (
 	"log"
 	"strings"
 
+	"yici/drivers/codescan"
 	"yici/drivers/docscan"
 	"yici/drivers/evalpad"
 	"yici/drivers/idcard"
@@ -107,6 +108,16 @@ func (p *Ports) Pad(path string) (*evalpad.Pad, error) {
 	d := evalpad.New(port, nil)
 	p.closers = append(p.closers, d.Close)
 	return d, nil
+}
+
+// CodeScanner opens the code scanner (QR/barcode), if one is configured
+// (nil otherwise: no app codes).
+func (p *Ports) CodeScanner(path string) (*codescan.Scanner, error) {
+	port, err := p.Open(serialport.RoleCodeScan, path)
+	if err != nil || port == nil {
+		return nil, err
+	}
+	return codescan.New(port, nil), nil
 }
 
 // Reader opens an ID-card reader, if one is configured (nil otherwise).

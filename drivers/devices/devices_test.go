@@ -115,6 +115,26 @@ func TestDevicesByPath(t *testing.T) {
 		c, err := reader.ReadCard(ctx)
 		return c.IDNumber, err
 	})
+	code, err := sim.NewCodeScanner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer code.Close()
+	cs, err := p.CodeScanner(code.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := code.Scan("YC1.test"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if got, err := cs.Next(ctx); err != nil || got != "YC1.test" {
+		t.Errorf("code scanner read %q, %v", got, err)
+	}
+	if cs, err := p.CodeScanner(""); cs != nil || err != nil {
+		t.Errorf("no path: code scanner %v, %v; want none", cs, err)
+	}
 	if r, err := p.Reader(""); r != nil || err != nil {
 		t.Errorf("no path: reader %v, %v; want none", r, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"yici/assets"
+	"yici/sync/appcode"
 	"yici/sync/catalog"
 	"yici/sync/store"
 	"yici/sync/uploader"
@@ -31,6 +32,12 @@ type Appliance struct {
 	Client   *uploader.Client
 	Uploader *uploader.Uploader
 	Catalog  *catalog.Live
+	// AppCodes verifies app codes (掌上办) offline with the platform's
+	// keys: those kept in the data directory from the start, the
+	// platform's once SyncAppCodeKeys has fetched them.
+	AppCodes *appcode.Verifier
+
+	dir string
 }
 
 // Open opens the encrypted store in dir (key in dir/kiosk.key, readable
@@ -65,7 +72,8 @@ func Open(dir, platformURL, token, pin string) (*Appliance, error) {
 			log.Printf("upload: %s %s %d%% %s", e.Kind, e.Case, e.Percent, e.Reason)
 		},
 	})
-	return &Appliance{Store: st, Uploader: up, Client: c, Catalog: catalog.NewLive(cat)}, nil
+	return &Appliance{Store: st, Uploader: up, Client: c, Catalog: catalog.NewLive(cat),
+		AppCodes: appcode.NewVerifier(loadAppCodeKeys(dir)...), dir: dir}, nil
 }
 
 // Close closes the store. Stop the uploader and the screens first.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"yici/assets"
+	"yici/sync/appcode"
 	"yici/sync/catalog"
 	"yici/sync/platform"
 	"yici/sync/wire"
@@ -207,5 +209,36 @@ func TestReadToken(t *testing.T) {
 	}
 	if _, err := os.Stat(path + ".new"); !os.IsNotExist(err) {
 		t.Errorf("the temporary file is left: %v", err)
+	}
+}
+
+// The platform's app code key is fetched while online and kept, so an
+// appliance restarted offline verifies the platform's codes.
+func TestAppCodeKeysKept(t *testing.T) {
+	p := startPlatform(t)
+	dir := filepath.Join(t.TempDir(), "kiosk")
+	ap := p.open(t, dir, "K01")
+	code, err := p.srv.IssueAppCode("张三", "21020219880504123X", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ap.AppCodes.Verify(code); !errors.Is(err, appcode.ErrUnknownKey) {
+		t.Fatalf("before the keys are fetched: %v, want ErrUnknownKey", err)
+	}
+	if err := ap.SyncAppCodeKeys(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ap.Close()
+
+	again, err := Open(dir, "https://127.0.0.1:1", "", p.cert) // offline
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := again.SyncAppCodeKeys(t.Context()); err == nil {
+		t.Fatal("fetched keys from nowhere")
+	}
+	if who, err := again.AppCodes.Verify(code); err != nil || who.Name != "张三" {
+		t.Fatalf("offline, with the kept key: %+v, %v", who, err)
 	}
 }

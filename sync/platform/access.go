@@ -102,6 +102,7 @@ var access = map[string]rule{
 	"DELETE /v1/session":               desks,
 	"GET /v1/whoami":                   everyone,
 	"POST /v1/token":                   everyone,
+	"GET /v1/appcode/key":              everyone, // public keys only (appcode.go)
 }
 
 // kioskEventKinds are the events a kiosk may send; every other kind is a

@@ -38,6 +38,7 @@ type Admin interface {
 	AddClerk(hall, id, name, pin string) error
 	DisableClerk(id string) error
 	SetClerkPIN(id, pin string) error
+	IssueAppCode(name, idNumber string, ttl time.Duration) (string, error)
 }
 
 var _ Admin = (*Server)(nil)
@@ -50,12 +51,18 @@ type adminRequest struct {
 	Name  string `json:"name,omitempty"`
 	Clerk string `json:"clerk,omitempty"`
 	PIN   string `json:"pin,omitempty"`
+	// App codes: the person's name and number are kept out of Name, which
+	// is logged.
+	Person   string        `json:"person,omitempty"`
+	IDNumber string        `json:"id_number,omitempty"`
+	TTL      time.Duration `json:"ttl,omitempty"`
 }
 
 type adminAnswer struct {
 	Token     string     `json:"token,omitempty"`
 	ExpiresAt time.Time  `json:"expires_at,omitzero"`
 	Terminals []Terminal `json:"terminals,omitempty"`
+	Code      string     `json:"code,omitempty"`
 	Error     string     `json:"error,omitempty"`
 }
 
@@ -151,6 +158,8 @@ func adminHandler(a Admin, logf func(string, ...any)) http.Handler {
 			err = a.DisableClerk(req.Clerk)
 		case "/clerk/pin":
 			err = a.SetClerkPIN(req.Clerk, req.PIN)
+		case "/appcode/issue":
+			ans.Code, err = a.IssueAppCode(req.Person, req.IDNumber, req.TTL)
 		default:
 			err = fmt.Errorf("no administration call %s", r.URL.Path)
 		}
@@ -245,4 +254,10 @@ func (c *AdminClient) DisableClerk(id string) error {
 func (c *AdminClient) SetClerkPIN(id, pin string) error {
 	_, err := c.call("clerk/pin", adminRequest{Clerk: id, PIN: pin})
 	return err
+}
+
+// IssueAppCode implements Admin.
+func (c *AdminClient) IssueAppCode(name, idNumber string, ttl time.Duration) (string, error) {
+	ans, err := c.call("appcode/issue", adminRequest{Person: name, IDNumber: idNumber, TTL: ttl})
+	return ans.Code, err
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -105,6 +106,7 @@ var (
 	bucketApplicant = []byte("applicant_cases") // hall, 0, applicant key, 0, 8-byte sequence → case id
 
 	metaApplicantSecret = []byte("applicant_secret")
+	metaAppCodeKey      = []byte("appcode_key") // sealed Ed25519 seed
 	metaKeyCheck        = []byte("keycheck")
 )
 
@@ -950,6 +952,39 @@ func (s *BoltStorage) ApplicantSecret(_ context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("applicant secret: %w", err)
 	}
 	return secret, nil
+}
+
+// AppCodeKey implements Storage. The key's seed is sealed under the
+// storage key, as the applicant secret is: with it, anyone could sign app
+// codes every kiosk accepts as a person.
+func (s *BoltStorage) AppCodeKey(_ context.Context) (ed25519.PrivateKey, error) {
+	var seed []byte
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(metaAppCodeKey); v != nil {
+			var err error
+			if seed, err = s.c.Open(v, metaAppCodeKey); err != nil {
+				return err
+			}
+			if len(seed) != ed25519.SeedSize {
+				return fmt.Errorf("stored seed of %d bytes, want %d", len(seed), ed25519.SeedSize)
+			}
+			return nil
+		}
+		seed = make([]byte, ed25519.SeedSize)
+		if _, err := rand.Read(seed); err != nil {
+			return err
+		}
+		sealed, err := s.c.Seal(seed, metaAppCodeKey)
+		if err != nil {
+			return err
+		}
+		return meta.Put(metaAppCodeKey, sealed)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app code signing key: %w", err)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
 }
 
 // PutVaultEntries implements Storage.

@@ -8,6 +8,7 @@ package platform
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -102,7 +103,8 @@ type Server struct {
 	auditDown  atomic.Bool // the last audit append failed
 
 	secretMu sync.Mutex
-	secret   []byte // Storage.ApplicantSecret, read once
+	secret   []byte             // Storage.ApplicantSecret, read once
+	codeKey  ed25519.PrivateKey // Storage.AppCodeKey, read once
 
 	ck *clerkState // clerk sign-in and sessions (clerks.go)
 
@@ -191,6 +193,7 @@ func New(st Storage, opt Options) *Server {
 	s.handle("/v1/whoami", s.whoami)
 	s.handle("/v1/token", s.rotateToken)
 	s.handle(wire.SessionPath, s.session)
+	s.handle(wire.AppCodeKeyPath, s.appCodeKeys)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, wire.CodeNotFound, "no such path: "+r.URL.Path, nil)
 	})

@@ -3,6 +3,7 @@ package platform
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,6 +221,10 @@ type Storage interface {
 	// (an HMAC key of 32 bytes), made at random on first use and the same
 	// ever after: the vault is keyed by it.
 	ApplicantSecret(ctx context.Context) ([]byte, error)
+	// AppCodeKey returns the platform's Ed25519 key for signing app codes
+	// (sync/appcode), made at random on first use and the same ever
+	// after; backends keep it sealed at rest.
+	AppCodeKey(ctx context.Context) (ed25519.PrivateKey, error)
 	// PutVaultEntries adds the entries to the applicant's vault, replacing
 	// those of the same Ref.
 	PutVaultEntries(ctx context.Context, applicant string, entries []wire.VaultEntry) error

@@ -36,3 +36,11 @@ func (c *Client) Case(ctx context.Context, id string) (*wire.Manifest, error) {
 	}
 	return &m, nil
 }
+
+// AppCodeKeys fetches the public keys app codes are signed with (any
+// role); a kiosk keeps them to verify codes offline.
+func (c *Client) AppCodeKeys(ctx context.Context) (wire.AppCodeKeys, error) {
+	var out wire.AppCodeKeys
+	err := c.do(ctx, http.MethodGet, wire.AppCodeKeyPath, nil, "application/json", &out)
+	return out, err
+}
