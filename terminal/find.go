@@ -90,6 +90,15 @@ func (k *Kiosk) buildFind() fyne.CanvasObject {
 	return container.NewBorder(top, bottom, nil, nil, f.results)
 }
 
+// reset puts the find screen as a new visit finds it: the keyboard, not
+// the themes, and the first page.
+func (f *finder) reset() {
+	f.lower.Objects[0] = f.keys
+	f.toggle.SetText("按主题找 / By life event")
+	f.lower.Refresh()
+	f.page = 0
+}
+
 // useCatalog builds the search index and theme buttons of c.
 func (k *Kiosk) useCatalog(c *catalog.Catalog) {
 	f := &k.find

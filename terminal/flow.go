@@ -132,6 +132,8 @@ func (k *Kiosk) wipe() {
 	k.find.results.Objects = nil
 	k.qChoices.Objects = nil
 	k.matList.Objects = nil
+	k.matScroll.ScrollToTop()
+	k.find.reset()
 	k.doneDetail.SetText("")
 	k.doneSync.SetText("")
 	k.doneRating.SetText("")

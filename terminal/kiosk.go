@@ -17,6 +17,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
 	"yici/drivers/docscan"
@@ -117,6 +118,7 @@ type Kiosk struct {
 	itemTitle  *canvas.Text
 	itemGuide  *widget.Label
 	matList    *fyne.Container
+	matScroll  *container.Scroll // the material list; back to the top for each new list
 	submitBtn  *widget.Button
 	doneTitle  *canvas.Text
 	doneDetail *widget.Label

@@ -50,9 +50,10 @@ func (k *Kiosk) build() {
 	k.matList = container.NewVBox()
 	k.submitBtn = widget.NewButtonWithIcon("提交并打印回执 / Submit and print", theme.DocumentPrintIcon(), func() { k.touch(); k.submit() })
 	k.submitBtn.Importance = widget.HighImportance
+	k.matScroll = container.NewVScroll(k.matList) // a bundle can list more than fits
 	k.materials = container.NewBorder(
 		container.NewVBox(k.itemTitle, k.itemGuide),
-		k.submitBtn, nil, nil, container.NewVScroll(k.matList)) // a bundle can list more than fits
+		k.submitBtn, nil, nil, k.matScroll)
 
 	// Done: the receipt is printed; the status follows the upload.
 	k.doneTitle = bigText("已受理 · 回执已打印", 40)
@@ -157,6 +158,9 @@ func (k *Kiosk) showGuide() {
 	}
 	k.itemGuide.SetText(guide)
 	k.refreshMaterials()
+	// A list shown anew starts at its top, never where the last visitor
+	// (or the last item) left it.
+	k.matScroll.ScrollToTop()
 	k.show(k.materials)
 }
 
