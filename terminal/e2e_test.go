@@ -484,8 +484,8 @@ func TestElderMode(t *testing.T) {
 }
 
 // TestGuideSwitchAndBack: an answer that means another item switches to
-// it (a lost card is 补领, not 换领); Back drops the last answer and the
-// unsubmitted draft with it.
+// it (a lost card is 补领, not 换领); Back drops the last answer but keeps
+// the unsubmitted draft, which Home then discards.
 func TestGuideSwitchAndBack(t *testing.T) {
 	h := newHall(t, t.TempDir())
 	var draft string
@@ -516,13 +516,17 @@ func TestGuideSwitchAndBack(t *testing.T) {
 		if h.k.Screen() != "question" || len(h.k.sess.answers) != 1 {
 			t.Fatalf("back: %s screen with answers %v, want the last question with one answer", h.k.Screen(), h.k.sess.answers)
 		}
-		if _, err := h.st.CaseState(draft); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("draft after back: %v, want ErrNotFound", err)
+		if st, err := h.st.CaseState(draft); err != nil || st != store.StateDraft {
+			t.Errorf("draft after back: %v %v, want it kept", st, err)
 		}
 		h.k.back()
 		h.k.back()
 		if h.k.Screen() != "find" {
 			t.Fatalf("screen %s after backing out of every question, want find", h.k.Screen())
+		}
+		h.k.wipe()
+		if _, err := h.st.CaseState(draft); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("draft after Home: %v, want ErrNotFound", err)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -224,11 +225,20 @@ func (k *Kiosk) advance() {
 		k.askQuestion(g)
 		return
 	}
-	if err := k.startCase(); err != nil {
+	if s.caseID != "" && s.draftCode == s.code && slices.Equal(s.draftAnswers, s.answers) {
+		k.showGuide() // the same list as before Back: its draft and pages
+		return
+	}
+	dropped, err := k.startCase()
+	if err != nil {
 		k.say("无法开始办件，请联系工作人员 / cannot start the case: " + err.Error())
 		return
 	}
 	k.showGuide()
+	if len(dropped) > 0 {
+		k.say("按您的新选择，以下已扫描的材料不再需要，已删除：" + strings.Join(dropped, "、") +
+			" / no longer needed, their scans were removed")
+	}
 }
 
 func (k *Kiosk) buildQuestion() fyne.CanvasObject {

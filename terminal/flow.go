@@ -37,16 +37,17 @@ func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 	k.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		err := k.scan(ctx, caseID, m)
+		page, err := k.scan(ctx, caseID, m)
 		k.do(func() {
-			if k.sess != s {
-				return
+			if k.sess != s || s.caseID != caseID {
+				return // the visit, or its draft, is gone
 			}
 			if err != nil {
 				k.say("扫描未成功，请重试或联系工作人员 / scan failed: " + err.Error())
 			} else {
 				k.say("")
 				s.captured[m.Code] = true
+				s.pages[m.Code] = page
 			}
 			k.refreshMaterials()
 		})
@@ -78,8 +79,9 @@ func (k *Kiosk) submit() <-chan struct{} {
 }
 
 // back steps back one screen: from the materials or a question to the
-// previous question (dropping its answer, and the unsubmitted draft), or
-// to the find screen.
+// previous question (dropping its answer), or to the find screen. The
+// draft and its pages stay: the same answer again brings them back, and
+// another one keeps the pages its list still needs (startCase).
 func (k *Kiosk) back() {
 	s := k.sess
 	if s == nil {
@@ -87,7 +89,6 @@ func (k *Kiosk) back() {
 	}
 	switch k.body.Objects[0] {
 	case k.materials, k.question:
-		k.discardDraft()
 		if len(s.answers) == 0 {
 			k.show(k.items)
 			return

@@ -4,12 +4,18 @@ package terminal
 // kiosk; each names the finding's number in the issue.
 
 import (
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"yici/drivers/sim"
+	"yici/sync/store"
 )
 
 // TestNewVisitStartsAtTop (5): the next visit finds the checklist at its
@@ -53,4 +59,138 @@ func TestNewVisitStartsAtTop(t *testing.T) {
 			t.Errorf("the next visit's checklist is scrolled to %v, want 0", y)
 		}
 	})
+}
+
+// TestBackKeepsCaptures (2): Back from the checklist keeps the draft and
+// its scans. The same answer again brings them back as they were; another
+// answer keeps the scans its list still needs, in a new draft, and says
+// which were dropped.
+func TestBackKeepsCaptures(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		item     string
+		answers  []string // before the checklist
+		scan     []string
+		again    string   // the last answer, given again after Back
+		kept     []string // captured in the draft after it
+		dropped  string   // named on screen as dropped; "" for none
+		newDraft bool
+	}{
+		{"same answer", "GA-0101", []string{"在", "已满16周岁"}, []string{"M-ID-OLD", "M-PHOTO"}, "已满16周岁",
+			[]string{"M-ID-OLD", "M-PHOTO"}, "", false},
+		{"answer adds a material", "GA-0101", []string{"在", "已满16周岁"}, []string{"M-PHOTO"}, "未满16周岁",
+			[]string{"M-PHOTO"}, "", true},
+		{"answer removes a scanned material", "RS-0202", []string{"损坏"}, []string{"M-SSC-OLD", "M-PHOTO"}, "丢失",
+			[]string{"M-PHOTO"}, "社会保障卡", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHall(t, t.TempDir())
+			var draft string
+			h.ui(func() {
+				h.k.start(&session{card: &sim.SampleCard})
+				if err := h.k.Choose(c.item); err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range c.answers {
+					if err := h.k.Answer(a); err != nil {
+						t.Fatal(err)
+					}
+				}
+				draft = h.k.sess.caseID
+			})
+			for _, code := range c.scan {
+				if err := h.k.ScanMaterial(code); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.ui(func() {
+				test.Tap(button(t, h.k.root, "返回"))
+				if h.k.Screen() != "question" {
+					t.Fatalf("screen %s after Back, want the last question", h.k.Screen())
+				}
+				test.Tap(button(t, h.k.qChoices, c.again))
+				if h.k.Screen() != "materials" {
+					t.Fatalf("screen %s after answering again, want materials", h.k.Screen())
+				}
+				s := h.k.sess
+				if got := s.caseID != draft; got != c.newDraft {
+					t.Errorf("new draft %v, want %v", got, c.newDraft)
+				}
+				var got []string
+				for code := range s.captured {
+					got = append(got, code)
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, c.kept) {
+					t.Errorf("captured %v after answering again, want %v", got, c.kept)
+				}
+				m, err := h.st.Case(s.caseID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var stored []string
+				for _, r := range m.Materials {
+					if !r.Exempt {
+						stored = append(stored, r.Code)
+					}
+				}
+				slices.Sort(stored)
+				if !slices.Equal(stored, c.kept) {
+					t.Errorf("the draft holds %v, want %v", stored, c.kept)
+				}
+				if c.newDraft {
+					if _, err := h.st.CaseState(draft); !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("the old draft is still stored: %v", err)
+					}
+				}
+				msg := h.k.message.Text
+				if c.dropped == "" && strings.Contains(msg, "删除") || c.dropped != "" && !strings.Contains(msg, c.dropped) {
+					t.Errorf("message %q, want dropped %q named", msg, c.dropped)
+				}
+				// Every row of a kept scan says so; no 扫描 button for it.
+				for _, code := range c.kept {
+					for _, n := range s.guide.Materials {
+						if n.Code == code {
+							if !strings.Contains(rowText(h.k, n.Name), "已收") {
+								t.Errorf("row of %s says %q, want 已收", n.Name, rowText(h.k, n.Name))
+							}
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+// rowText is the text of the checklist row that names material name.
+func rowText(k *Kiosk, name string) string {
+	for _, row := range k.matList.Objects {
+		t := texts(row)
+		if strings.Contains(t, name) {
+			return t
+		}
+	}
+	return ""
+}
+
+// texts joins the texts of the labels and buttons under o.
+func texts(o fyne.CanvasObject) string {
+	var b strings.Builder
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch v := o.(type) {
+		case *widget.Label:
+			b.WriteString(v.Text + "\n")
+		case *widget.Button:
+			b.WriteString(v.Text + "\n")
+		case *canvas.Text:
+			b.WriteString(v.Text + "\n")
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return b.String()
 }
