@@ -93,7 +93,9 @@ func (k *Kiosk) back() {
 			k.show(k.items)
 			return
 		}
+		last := s.answers[len(s.answers)-1]
 		s.answers = s.answers[:len(s.answers)-1]
+		s.later = append([]string{last}, s.later...)
 		k.advance()
 	case k.items:
 		k.wipe()

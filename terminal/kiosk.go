@@ -112,6 +112,7 @@ type Kiosk struct {
 	greeting   *canvas.Text
 	find       finder
 	qTitle     *canvas.Text
+	qStep      *canvas.Text // 问题 2 / 3
 	qText      *canvas.Text
 	qHelp      *widget.Label
 	qChoices   *fyne.Container
@@ -167,6 +168,7 @@ type session struct {
 	card     *idcard.Card
 	code     string          // the item or bundle chosen
 	answers  []string        // choice ids of its questions, in the order asked
+	later    []string        // answers Back took off, the next first: shown as the earlier choice
 	guide    *catalog.Guide  // resolved from code and answers
 	caseID   string          // set once the guide is complete and the draft saved
 	captured map[string]bool // material code → stored
@@ -191,6 +193,7 @@ type session struct {
 func (s *session) snapshot() *session {
 	c := *s
 	c.answers = slices.Clone(s.answers)
+	c.later = slices.Clone(s.later)
 	c.captured = maps.Clone(s.captured)
 	c.draftAnswers = slices.Clone(s.draftAnswers)
 	c.pages = maps.Clone(s.pages)

@@ -194,3 +194,60 @@ func texts(o fyne.CanvasObject) string {
 	walk(o)
 	return b.String()
 }
+
+// TestQuestionsGuide (11): the themes do not ask for pinyin; a question
+// says how far along it is; Back shows the answer given before.
+func TestQuestionsGuide(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	h.ui(func() {
+		h.k.start(&session{card: &sim.SampleCard})
+		test.Tap(h.k.find.toggle) // 按主题找
+		if q := h.k.find.queryTx.Text; strings.Contains(q, "拼音") {
+			t.Errorf("theme mode says %q", q)
+		}
+		test.Tap(h.k.find.toggle) // 用键盘找
+		if q := h.k.find.queryTx.Text; !strings.Contains(q, "拼音") {
+			t.Errorf("keyboard mode says %q, want the pinyin hint", q)
+		}
+	})
+	for _, c := range []struct {
+		item    string
+		answers []string // given before the step is read
+		step    string
+	}{
+		{"GA-0101", nil, "问题 1 / 2"},
+		{"GA-0101", []string{"在"}, "问题 2 / 2"},
+		{"B-RESTAURANT", nil, "问题 1 / 3"},
+		{"B-RESTAURANT", []string{"公司", "超过"}, "问题 3 / 3"},
+	} {
+		h.ui(func() {
+			if err := h.k.Choose(c.item); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range c.answers {
+				if err := h.k.Answer(a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := h.k.qStep.Text; !strings.HasPrefix(got, c.step) {
+				t.Errorf("%s after %v: step %q, want %q", c.item, c.answers, got, c.step)
+			}
+		})
+	}
+	h.ui(func() {
+		if err := h.k.Choose("GA-0101"); err != nil {
+			t.Fatal(err)
+		}
+		test.Tap(button(t, h.k.qChoices, "在，只是到期了"))
+		test.Tap(button(t, h.k.qChoices, "已满16周岁"))
+		for _, want := range []struct{ chosen, other string }{{"已满16周岁", "未满16周岁"}, {"在，只是到期了", "丢了"}} {
+			test.Tap(button(t, h.k.root, "返回"))
+			if b := button(t, h.k.qChoices, want.chosen); b.Importance != widget.HighImportance || !strings.Contains(b.Text, "上次") {
+				t.Errorf("after Back, the earlier answer %q is not shown as such (%q)", want.chosen, b.Text)
+			}
+			if b := button(t, h.k.qChoices, want.other); b.Importance == widget.HighImportance {
+				t.Errorf("after Back, %q is highlighted too", want.other)
+			}
+		}
+	})
+}
