@@ -453,8 +453,8 @@ func TestIdleWipes(t *testing.T) {
 		id = h.k.sess.caseID
 		now = now.Add(h.k.cfg.IdleTimeout - 10*time.Second)
 		h.k.tick()
-		if !strings.Contains(h.k.countdown.Text, "10 秒") {
-			t.Errorf("countdown %q, want 10 秒", h.k.countdown.Text)
+		if !h.k.idle.Visible() || !strings.Contains(h.k.idleSecs.Text, "10 秒") {
+			t.Errorf("idle overlay shown %v, saying %q; want it shown with 10 秒", h.k.idle.Visible(), h.k.idleSecs.Text)
 		}
 		now = now.Add(11 * time.Second)
 		h.k.tick()

@@ -15,6 +15,12 @@ func (k *Kiosk) start(s *session) {
 	k.mu.Lock()
 	k.sess = s
 	k.mu.Unlock()
+	if k.cfg.Vault != nil { // the vault's answer says whether the platform was reached
+		k.online = 1
+		if !s.vaultFresh {
+			k.online = -1
+		}
+	}
 	card := s.card
 	k.touch()
 	k.say("")
@@ -144,7 +150,7 @@ func (k *Kiosk) wipe() {
 		k.stopRating()
 		k.stopRating = nil
 	}
-	k.countdown.SetText("")
+	k.idle.Hide()
 	k.say("")
 	k.show(k.welcome)
 }

@@ -103,6 +103,8 @@ type Kiosk struct {
 	lastTouch time.Time
 
 	readerFault string           // the card reader's last error, for the status line; UI thread
+	online      int              // the platform was reached (1), not (-1), or unknown (0); UI thread
+	lastPending int              // cases waiting at the last tick; UI thread
 	nextCat     *catalog.Catalog // a newer revision, used from the next visit on; UI thread
 
 	// Screens, built once.
@@ -110,6 +112,7 @@ type Kiosk struct {
 	body                                      *fyne.Container
 
 	greeting   *canvas.Text
+	welcomeTx  [2]*canvas.Text // what to do, in Chinese and English
 	find       finder
 	qTitle     *canvas.Text
 	qStep      *canvas.Text // 问题 2 / 3
@@ -127,7 +130,8 @@ type Kiosk struct {
 	doneRating *widget.Label
 	stopRating context.CancelFunc // ends a pending pad rating when the visit ends
 	status     *widget.Label
-	countdown  *widget.Label
+	idle       *fyne.Container // the 还在吗？ overlay over everything, before the idle wipe
+	idleSecs   *canvas.Text
 	message    *widget.Label
 }
 

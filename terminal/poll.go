@@ -47,14 +47,14 @@ func (k *Kiosk) pollCard(ctx context.Context) {
 	card, err := k.cfg.Reader.ReadCard(rctx)
 	switch {
 	case errors.Is(err, idcard.ErrNoCard):
-		k.doAndWait(func() { k.readerFault = "" })
+		k.doAndWait(func() { k.setReaderFault("") })
 	case err != nil:
 		msg := fmt.Sprintf("读卡器故障，请联系工作人员 / card reader fault: %v", err)
-		k.doAndWait(func() { k.readerFault = msg })
+		k.doAndWait(func() { k.setReaderFault(msg) })
 	default:
 		s := &session{card: card}
 		k.lookupVault(ctx, s)
-		k.doAndWait(func() { k.start(s) })
+		k.doAndWait(func() { k.setReaderFault(""); k.start(s) })
 	}
 }
 
@@ -67,8 +67,20 @@ func (k *Kiosk) tick() {
 	switch {
 	case err != nil:
 		upload = "本地存储故障 / local store fault: " + err.Error()
-	case n == 0:
+	case n < k.lastPending:
+		k.online = 1 // a case reached the platform
+		fallthrough
+	default:
+		k.lastPending = n
+	}
+	switch {
+	case err != nil:
+	case k.online < 0:
+		upload = fmt.Sprintf("未联网 / offline · %d 件待上传 / waiting", n)
+	case n == 0 && k.online > 0:
 		upload = "上传：全部已送达平台 / all sent"
+	case n == 0:
+		upload = "上传：无待上传 / nothing waiting"
 	default:
 		upload = fmt.Sprintf("上传：%d 件待上传（最早 %s） / %d waiting", n, oldest.Local().Format("01-02 15:04"), n)
 	}
@@ -98,8 +110,11 @@ func (k *Kiosk) tick() {
 	case left <= 0:
 		k.wipe()
 	case left <= 30*time.Second:
-		k.countdown.SetText(fmt.Sprintf("%d 秒后自动退出", int(left.Seconds())))
+		secs := int(left.Seconds())
+		k.idleSecs.Text = fmt.Sprintf("%d 秒后自动退出，未提交的材料将被清除 / leaving in %d s", secs, secs)
+		k.idleSecs.Refresh()
+		k.idle.Show()
 	default:
-		k.countdown.SetText("")
+		k.idle.Hide()
 	}
 }

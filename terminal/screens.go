@@ -28,10 +28,11 @@ func bigText(s string, size float32) *canvas.Text {
 // (see the package doc for why they are never rebuilt).
 func (k *Kiosk) build() {
 	// Welcome: the only thing to do is place the card.
+	k.welcomeTx = [2]*canvas.Text{bigText("", 48), bigText("", 24)}
 	k.welcome = container.NewVBox(
 		layout.NewSpacer(),
-		bigText("请将身份证放在读卡区", 48),
-		bigText("Place your ID card on the reader", 24),
+		k.welcomeTx[0],
+		k.welcomeTx[1],
 		layout.NewSpacer(),
 		bigText("一次提交 · 免于重复 —— 政府已有的材料无需再交", 22),
 		layout.NewSpacer(),
@@ -69,7 +70,9 @@ func (k *Kiosk) build() {
 	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, layout.NewSpacer(), finish)
 
 	k.status = widget.NewLabel("")
-	k.countdown = widget.NewLabel("")
+	k.status.Truncation = fyne.TextTruncateEllipsis // a long fault must not widen the window
+	k.buildIdle()
+	k.welcomeText()
 	k.message = widget.NewLabel("")
 	k.message.Wrapping = fyne.TextWrapWord
 	k.message.Importance = widget.DangerImportance
@@ -98,16 +101,75 @@ func (k *Kiosk) content() fyne.CanvasObject {
 			elder.SetText("标准字 / Normal text")
 		}
 	}
-	bar := container.NewHBox(back, home, layout.NewSpacer(), k.countdown, elder, help)
+	bar := container.NewHBox(back, home, layout.NewSpacer(), elder, help)
 	band := canvas.NewRectangle(color.NRGBA{R: 0xC8, G: 0x1E, B: 0x1E, A: 0xFF})
 	title := canvas.NewText("一次办 Yici · "+k.cfg.Hall, color.White)
 	title.TextSize = 26
 	title.TextStyle.Bold = true
 	header := container.NewStack(band, container.NewPadded(title))
-	return container.NewBorder(
+	return container.NewStack(container.NewBorder(
 		container.NewVBox(header, bar),
 		container.NewVBox(k.message, widget.NewSeparator(), k.status),
-		nil, nil, container.NewPadded(k.body))
+		nil, nil, container.NewPadded(k.body)), k.idle)
+}
+
+// buildIdle makes the overlay that asks, before the idle wipe, whether
+// the citizen is still there: any touch on it, or its big button, goes on
+// with the visit.
+func (k *Kiosk) buildIdle() {
+	goOn := func() { k.touch(); k.idle.Hide() }
+	k.idleSecs = bigText("", 26)
+	cont := widget.NewButtonWithIcon("继续 / Continue", theme.ConfirmIcon(), goOn)
+	cont.Importance = widget.HighImportance
+	panel := container.NewStack(
+		canvas.NewRectangle(theme.Color(theme.ColorNameBackground)),
+		container.NewPadded(container.NewVBox(
+			bigText("还在吗？", 48),
+			bigText("Are you still there?", 28),
+			k.idleSecs,
+			container.NewGridWrap(fyne.NewSize(420, 96), cont))))
+	k.idle = container.NewStack(newShield(goOn), container.NewCenter(panel))
+	k.idle.Hide()
+}
+
+// shield dims what is under it and takes its taps.
+type shield struct {
+	widget.BaseWidget
+	tapped func()
+}
+
+func newShield(tapped func()) *shield {
+	s := &shield{tapped: tapped}
+	s.ExtendBaseWidget(s)
+	return s
+}
+
+func (s *shield) Tapped(*fyne.PointEvent) { s.tapped() }
+
+func (s *shield) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.NRGBA{A: 0xA0}))
+}
+
+// welcomeText says on the welcome screen what to do now: place the card,
+// or, with the reader failing, that cards cannot be read and who helps.
+func (k *Kiosk) welcomeText() {
+	zh, en := "请将身份证放在读卡区", "Place your ID card on the reader"
+	if k.readerFault != "" {
+		zh, en = "暂时无法读取身份证，请点右上角“找我办”", "Cards cannot be read now: tap Help (找我办) for a staff member"
+	}
+	for i, s := range [2]string{zh, en} {
+		if k.welcomeTx[i].Text != s {
+			k.welcomeTx[i].Text = s
+			k.welcomeTx[i].Refresh()
+		}
+	}
+}
+
+// setReaderFault records the card reader's state after a read: "" when
+// it answered (a card or none), else what went wrong.
+func (k *Kiosk) setReaderFault(msg string) {
+	k.readerFault = msg
+	k.welcomeText()
 }
 
 // show puts screen in the body, in place of the one on show.

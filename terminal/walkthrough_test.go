@@ -4,10 +4,12 @@ package terminal
 // kiosk; each names the finding's number in the issue.
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -16,6 +18,7 @@ import (
 
 	"yici/drivers/sim"
 	"yici/sync/store"
+	"yici/sync/wire"
 )
 
 // TestNewVisitStartsAtTop (5): the next visit finds the checklist at its
@@ -248,6 +251,117 @@ func TestQuestionsGuide(t *testing.T) {
 			if b := button(t, h.k.qChoices, want.other); b.Importance == widget.HighImportance {
 				t.Errorf("after Back, %q is highlighted too", want.other)
 			}
+		}
+	})
+}
+
+// TestIdleOverlay (9): before the idle wipe an overlay asks whether the
+// citizen is still there, in both languages, with the seconds left and a
+// big Continue button; Continue (or a touch anywhere on it) goes on.
+func TestIdleOverlay(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		tap  func(h *hall)
+	}{
+		{"continue", func(h *hall) { test.Tap(button(t, h.k.idle, "继续")) }},
+		{"touch anywhere", func(h *hall) { test.Tap(h.k.idle.Objects[0].(fyne.Tappable)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHall(t, t.TempDir())
+			now := time.Now()
+			h.ui(func() {
+				h.k.cfg.Now = func() time.Time { return now }
+				h.k.start(&session{card: &sim.SampleCard})
+				if err := h.k.Choose("RS-0201"); err != nil {
+					t.Fatal(err)
+				}
+				now = now.Add(h.k.cfg.IdleTimeout - 20*time.Second)
+				h.k.tick()
+				said := texts(h.k.idle)
+				for _, want := range []string{"还在吗", "Are you still there", "20 秒", "继续 / Continue"} {
+					if !h.k.idle.Visible() || !strings.Contains(said, want) {
+						t.Errorf("overlay shown %v, saying %q; want %q", h.k.idle.Visible(), said, want)
+					}
+				}
+				c.tap(h)
+				if h.k.idle.Visible() {
+					t.Error("the overlay stays after the tap")
+				}
+				now = now.Add(25 * time.Second) // past the old deadline
+				h.k.tick()
+				if h.k.Screen() != "materials" || h.k.idle.Visible() {
+					t.Errorf("after %s: screen %s, overlay %v; want the visit on", c.name, h.k.Screen(), h.k.idle.Visible())
+				}
+			})
+		})
+	}
+}
+
+// TestStatusSaysOffline (8): the status line claims nothing was sent
+// when the platform could not be reached.
+func TestStatusSaysOffline(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		fresh     bool
+		want, not string
+	}{
+		{"offline", false, "未联网 / offline · 0 件待上传", "已送达"},
+		{"online", true, "全部已送达平台", "未联网"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHall(t, t.TempDir())
+			h.k.cfg.Vault = func(ctx context.Context, id string) (wire.VaultAnswer, time.Time, bool, error) {
+				if !c.fresh {
+					return wire.VaultAnswer{}, time.Time{}, false, errors.New("platform unreachable")
+				}
+				return wire.VaultAnswer{}, time.Now(), true, nil
+			}
+			s := &session{card: &sim.SampleCard}
+			h.k.lookupVault(t.Context(), s)
+			h.ui(func() {
+				h.k.start(s)
+				h.k.tick()
+				if got := h.k.status.Text; !strings.Contains(got, c.want) || strings.Contains(got, c.not) {
+					t.Errorf("status %q, want %q and not %q", got, c.want, c.not)
+				}
+			})
+		})
+	}
+}
+
+// TestReaderFault (6): with the reader not answering the welcome screen
+// says cards cannot be read and that 找我办 still works; the status line
+// does not widen the window; the fault clears once the reader reads again.
+func TestReaderFault(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	h.card.SetFaults(sim.Faults{Silent: true})
+	h.k.pollCard(t.Context())
+	h.ui(func() {
+		h.k.tick()
+		said := texts(h.k.welcome)
+		if strings.Contains(said, "请将身份证放在读卡区") || !strings.Contains(said, "无法读取身份证") || !strings.Contains(said, "找我办") {
+			t.Errorf("welcome with the reader silent says %q", said)
+		}
+		if !strings.Contains(h.k.status.Text, "读卡器故障") {
+			t.Errorf("status %q, want the reader fault", h.k.status.Text)
+		}
+		h.k.status.SetText(h.k.status.Text + strings.Repeat(" 很长的故障说明", 40))
+		if w := h.w.Content().MinSize().Width; w > 1024 {
+			t.Errorf("a long status line makes the window %v wide", w)
+		}
+	})
+	// The reader back, with a card on it: the visit starts and the fault
+	// is gone.
+	h.card.SetFaults(sim.Faults{})
+	h.card.Place(sim.SampleCard)
+	h.k.pollCard(t.Context())
+	h.ui(func() {
+		h.k.tick()
+		if h.k.Screen() != "find" || strings.Contains(h.k.status.Text, "故障") {
+			t.Errorf("reader back: screen %s, status %q", h.k.Screen(), h.k.status.Text)
+		}
+		if said := texts(h.k.welcome); !strings.Contains(said, "请将身份证放在读卡区") {
+			t.Errorf("welcome after the reader came back says %q", said)
 		}
 	})
 }
