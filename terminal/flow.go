@@ -40,6 +40,8 @@ func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 	caseID := s.caseID // Back or Home may clear it while the scan runs
 	k.say("正在扫描，请稍候… / Scanning…")
 	k.submitBtn.Disable()
+	k.submitWhy.SetText("扫描完成后才能提交 / Submit once the scan is done")
+	k.confirm.Hide()
 	k.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()

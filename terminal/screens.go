@@ -49,12 +49,22 @@ func (k *Kiosk) build() {
 	k.itemGuide = widget.NewLabel("")
 	k.itemGuide.Wrapping = fyne.TextWrapWord
 	k.matList = container.NewVBox()
-	k.submitBtn = widget.NewButtonWithIcon("提交并打印回执 / Submit and print", theme.DocumentPrintIcon(), func() { k.touch(); k.submit() })
+	k.submitBtn = widget.NewButtonWithIcon("提交并打印回执 / Submit and print", theme.DocumentPrintIcon(), func() { k.touch(); k.submitTapped() })
 	k.submitBtn.Importance = widget.HighImportance
+	k.submitWhy = widget.NewLabel("")
+	k.submitWhy.Wrapping = fyne.TextWrapWord
+	k.submitWhy.Importance = widget.WarningImportance
+	sure := widget.NewButtonWithIcon("确定提交 / Submit anyway", theme.ConfirmIcon(), func() { k.touch(); k.confirm.Hide(); k.submit() })
+	sure.Importance = widget.HighImportance
+	notYet := widget.NewButtonWithIcon("取消，去扫描 / Cancel", theme.CancelIcon(), func() { k.touch(); k.confirm.Hide() })
+	ask := widget.NewLabel("您本次没有扫描任何材料，只凭已有材料提交吗？ / Nothing was scanned: submit with what is on file only?")
+	ask.Wrapping = fyne.TextWrapWord
+	k.confirm = container.NewVBox(ask, container.NewGridWithColumns(2, notYet, sure))
+	k.confirm.Hide()
 	k.matScroll = container.NewVScroll(k.matList) // a bundle can list more than fits
 	k.materials = container.NewBorder(
 		container.NewVBox(k.itemTitle, k.itemGuide),
-		k.submitBtn, nil, nil, k.matScroll)
+		container.NewVBox(k.submitWhy, k.confirm, k.submitBtn), nil, nil, k.matScroll)
 
 	// Done: the receipt is printed; the status follows the upload.
 	k.doneTitle = bigText("已受理 · 回执已打印", 40)
@@ -258,8 +268,22 @@ func (k *Kiosk) refreshMaterials() {
 	}
 	k.matList.Objects = rows
 	k.matList.Refresh()
+	k.confirm.Hide()
 	k.submitBtn.Enable()
+	k.submitWhy.SetText("")
 	if len(s.captured)+len(s.exempt) == 0 {
 		k.submitBtn.Disable()
+		k.submitWhy.SetText("请先扫描至少一份材料，才能提交 / Scan at least one material to submit")
 	}
+}
+
+// submitTapped submits, after asking when nothing new was scanned (only
+// materials on file would go in).
+func (k *Kiosk) submitTapped() {
+	if len(k.sess.captured) == 0 && !k.confirm.Visible() {
+		k.confirm.Show()
+		return
+	}
+	k.confirm.Hide()
+	k.submit()
 }

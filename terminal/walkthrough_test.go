@@ -365,3 +365,76 @@ func TestReaderFault(t *testing.T) {
 		}
 	})
 }
+
+// TestSubmitAsksOrSaysWhy (10): with nothing scanned Submit asks first;
+// a grey Submit says why.
+func TestSubmitAsksOrSaysWhy(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		item   string
+		vault  bool   // ask the vault: 居民户口簿 is on file
+		scan   string // "" for nothing
+		answer string // the confirmation's button tapped; "" for none asked
+		grey   bool
+		done   bool
+	}{
+		{"nothing scanned, confirmed", "GA-0101", true, "", "确定提交", false, true},
+		{"nothing scanned, cancelled", "GA-0101", true, "", "取消", false, false},
+		{"nothing to submit", "RS-0201", false, "", "", true, false},
+		{"scanned", "RS-0201", false, "M-PHOTO", "", false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHall(t, t.TempDir())
+			s := &session{card: &sim.SampleCard}
+			if c.vault {
+				h.k.lookupVault(t.Context(), s)
+			}
+			h.ui(func() {
+				h.k.start(s)
+				if err := h.k.Choose(c.item); err != nil {
+					t.Fatal(err)
+				}
+				for h.k.Screen() == "question" {
+					test.Tap(h.k.qChoices.Objects[0].(*widget.Button))
+				}
+			})
+			if c.scan != "" {
+				if err := h.k.ScanMaterial(c.scan); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var id string
+			h.ui(func() {
+				id = h.k.sess.caseID
+				if got := h.k.submitBtn.Disabled(); got != c.grey {
+					t.Fatalf("submit grey %v, want %v", got, c.grey)
+				}
+				if why := h.k.submitWhy.Text; c.grey != (why != "") || c.grey && !strings.Contains(why, "扫描") {
+					t.Errorf("grey %v with the reason %q", c.grey, why)
+				}
+				if c.grey {
+					return
+				}
+				test.Tap(h.k.submitBtn)
+				if c.answer != "" {
+					if h.k.Screen() != "materials" || !h.k.confirm.Visible() {
+						t.Fatalf("one tap with nothing scanned: screen %s, asked %v", h.k.Screen(), h.k.confirm.Visible())
+					}
+					test.Tap(button(t, h.k.confirm, c.answer))
+				}
+			})
+			if c.done {
+				h.waitScreen(t, "done")
+				return
+			}
+			h.ui(func() {
+				if h.k.Screen() != "materials" || h.k.confirm.Visible() {
+					t.Errorf("screen %s, still asking %v; want the checklist", h.k.Screen(), h.k.confirm.Visible())
+				}
+			})
+			if st, _ := h.st.CaseState(id); st != store.StateDraft {
+				t.Errorf("case %s, want a draft still", st)
+			}
+		})
+	}
+}
