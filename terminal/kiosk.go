@@ -124,8 +124,8 @@ type Kiosk struct {
 	matList    *fyne.Container
 	matScroll  *container.Scroll // the material list; back to the top for each new list
 	submitBtn  *widget.Button
-	submitWhy  *widget.Label    // why Submit is grey, when it is
-	confirm    *fyne.Container  // asks before a submission with nothing scanned
+	submitWhy  *widget.Label   // why Submit is grey, when it is
+	confirm    *fyne.Container // asks before a submission with nothing scanned
 	doneTitle  *canvas.Text
 	doneDetail *widget.Label
 	doneSync   *widget.Label
