@@ -640,8 +640,11 @@ func TestPaperOut(t *testing.T) {
 	}) {
 		t.Fatalf("done title %q with the paper out", title)
 	}
-	if !strings.Contains(msg, "请到窗口领取回执") || !strings.Contains(msg, "缺纸") {
+	if !strings.Contains(msg, "请到综合窗口领取回执") || !strings.Contains(msg, "缺纸") {
 		t.Errorf("message %q, want what happened and where to go", msg)
+	}
+	if strings.Contains(msg, "status") || strings.Contains(msg, "printer:") { // walkthrough 7: plain words
+		t.Errorf("message %q shows the driver's words or status bytes", msg)
 	}
 	if st, _ := h.st.CaseState(id); st != store.StatePending {
 		t.Errorf("case %s after a failed print, want pending", st)

@@ -24,6 +24,10 @@ func (k *Kiosk) start(s *session) {
 	card := s.card
 	k.touch()
 	k.say("")
+	if s.printerZh != "" { // told before anything is chosen
+		k.say("请注意：" + s.printerZh + "，本次回执暂时打印不出来。您仍可办理，回执请到综合窗口领取。 / Note: " +
+			s.printerEn + ", so no receipt can be printed now; you can still apply and get the receipt at the comprehensive window.")
+	}
 	k.greeting.Text = fmt.Sprintf("您好，%s（%s）", mask.Name(card.Name), mask.ID(card.IDNumber))
 	k.greeting.Refresh()
 	k.typeQuery("")

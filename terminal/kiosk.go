@@ -192,6 +192,8 @@ type session struct {
 	vaultFresh   bool
 	vaultErr     error
 	exempt       map[string]wire.VaultEntry // material code → what is on file for it
+
+	printerZh, printerEn string // why the printer could not print when the visit began; "" if it could
 }
 
 // snapshot copies the visit for a goroutine that reads it while the UI

@@ -54,6 +54,7 @@ func (k *Kiosk) pollCard(ctx context.Context) {
 	default:
 		s := &session{card: card}
 		k.lookupVault(ctx, s)
+		s.printerZh, s.printerEn = k.checkPrinter(ctx)
 		k.doAndWait(func() { k.setReaderFault(""); k.start(s) })
 	}
 }

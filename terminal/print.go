@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,8 @@ func (k *Kiosk) printPapers(s *session) <-chan struct{} {
 			var msg []string
 			if err != nil {
 				k.doneTitle.Text = "已受理 · 回执未打印"
-				msg = append(msg, "回执打印失败，办件已受理，请到窗口领取回执 / receipt not printed: "+err.Error())
+				zh, en := printTrouble(err)
+				msg = append(msg, "回执没有打印出来（"+zh+"）。您的办件已受理，请到综合窗口领取回执 / receipt not printed ("+en+"): your case is accepted, get the receipt at the comprehensive window")
 			} else {
 				k.doneTitle.Text = "已受理 · 回执已打印"
 			}
@@ -130,4 +132,48 @@ func names(items []*catalog.Item) []string {
 		out[i] = it.Name
 	}
 	return out
+}
+
+// printerStatus is a printer that can say whether it could print now.
+type printerStatus interface {
+	Status(ctx context.Context) (printer.Status, error)
+}
+
+// checkPrinter asks the printer, if it can say, whether it could print a
+// receipt now; off the UI thread, when a card starts a visit. It returns
+// what is wrong in plain words, or "" when it can print (or cannot say).
+func (k *Kiosk) checkPrinter(ctx context.Context) (zh, en string) {
+	p, ok := k.cfg.Printer.(printerStatus)
+	if !ok {
+		return "", ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	st, err := p.Status(ctx)
+	if err == nil && st.Ready() {
+		return "", ""
+	}
+	if err == nil {
+		err = &printer.NotReadyError{Status: st}
+	}
+	return printTrouble(err)
+}
+
+// printTrouble says in plain words, for the citizen, why a receipt was or
+// would not be printed: no status bytes, no driver wording.
+func printTrouble(err error) (zh, en string) {
+	var nr *printer.NotReadyError
+	switch {
+	case errors.As(err, &nr) && nr.Status.PaperOut:
+		return "打印机缺纸", "the printer is out of paper"
+	case errors.As(err, &nr) && nr.Status.CoverOpen:
+		return "打印机上盖没有合上", "the printer's cover is open"
+	case errors.As(err, &nr) && nr.Status.Error:
+		return "打印机出了故障", "the printer has a fault"
+	case errors.As(err, &nr):
+		return "打印机没有联机", "the printer is offline"
+	case errors.Is(err, printer.ErrNoAnswer):
+		return "打印机没有响应", "the printer does not answer"
+	}
+	return "打印机出了问题", "the printer failed"
 }

@@ -438,3 +438,36 @@ func TestSubmitAsksOrSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestPrinterWarnedAtStart (7): a card placed while the printer cannot
+// print starts the visit with a plain warning, before anything is chosen.
+func TestPrinterWarnedAtStart(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		faults sim.PrinterFaults
+		want   string // "" for no warning
+	}{
+		{"ready", sim.PrinterFaults{}, ""},
+		{"paper out", sim.PrinterFaults{PaperOut: true}, "打印机缺纸"},
+		{"cover open", sim.PrinterFaults{CoverOpen: true}, "上盖"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHall(t, t.TempDir())
+			h.prn.SetFaults(c.faults)
+			h.card.Place(sim.SampleCard)
+			h.k.pollCard(t.Context())
+			h.ui(func() {
+				msg := h.k.message.Text
+				if h.k.Screen() != "find" {
+					t.Fatalf("screen %s after the card, want find", h.k.Screen())
+				}
+				if c.want == "" && msg != "" || c.want != "" && (!strings.Contains(msg, c.want) || !strings.Contains(msg, "综合窗口")) {
+					t.Errorf("message %q, want %q and where to get the receipt", msg, c.want)
+				}
+				if strings.Contains(msg, "status") {
+					t.Errorf("message %q shows status bytes", msg)
+				}
+			})
+		})
+	}
+}
