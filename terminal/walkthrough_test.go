@@ -6,6 +6,8 @@ package terminal
 import (
 	"context"
 	"errors"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -469,5 +471,84 @@ func TestPrinterWarnedAtStart(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestPapersFromOneList (4): the receipt and the one-time notice list the
+// same missing materials, an optional one marked 可选 on both (never
+// 待补); the notice's list is printed on the receipt, which the screen
+// points to instead of a notice nobody hands out.
+func TestPapersFromOneList(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	names := map[string]string{}
+	h.ui(func() {
+		h.k.start(&session{card: &sim.SampleCard})
+		if err := h.k.Choose("GA-0105"); err != nil { // 居住证: 从业证明 is optional
+			t.Fatal(err)
+		}
+		for _, n := range h.k.sess.guide.Materials {
+			names[n.Code] = n.Name
+		}
+	})
+	if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	h.ui(func() { id = h.k.sess.caseID })
+	h.k.Submit()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	rec, err := h.prn.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range rec.Lines {
+		lines = append(lines, l.Text)
+	}
+	receipt := strings.Join(lines, "\n")
+	row := func(name string) string { // the material's row in the receipt's list
+		for _, l := range lines {
+			if strings.Contains(l, ". "+name) {
+				return l
+			}
+		}
+		return ""
+	}
+	for _, c := range []struct{ code, state string }{
+		{"M-PHOTO", "已收"}, {"M-IDCARD", "待补"}, {"M-RES-PROOF", "待补"}, {"M-EMPLOY-PROOF", "可选"},
+	} {
+		if r := row(names[c.code]); !strings.HasSuffix(strings.TrimSpace(r), c.state) {
+			t.Errorf("receipt row of %s is %q, want %s", names[c.code], r, c.state)
+		}
+	}
+	i := strings.Index(receipt, "一次性告知书")
+	if i < 0 {
+		t.Fatalf("the receipt carries no one-time notice:\n%s", receipt)
+	}
+	onReceipt := receipt[i:]
+	out, err := exec.Command("pdftotext", "-layout", filepath.Join(h.k.cfg.Documents, id+"-一次性告知书.pdf"), "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []struct{ name, text string }{{"receipt's notice", onReceipt}, {"A4 notice", string(out)}} {
+		for _, code := range []string{"M-IDCARD", "M-RES-PROOF", "M-EMPLOY-PROOF"} {
+			if !strings.Contains(doc.text, string([]rune(names[code])[:4])) { // the A4 table wraps long names
+				t.Errorf("%s lacks %s:\n%s", doc.name, names[code], doc.text)
+			}
+		}
+		if !strings.Contains(doc.text, names["M-EMPLOY-PROOF"]+"（可选）") {
+			t.Errorf("%s does not mark %s 可选:\n%s", doc.name, names["M-EMPLOY-PROOF"], doc.text)
+		}
+		if strings.Contains(doc.text, names["M-PHOTO"]) {
+			t.Errorf("%s lists the received %s", doc.name, names["M-PHOTO"])
+		}
+	}
+	var detail string
+	if !h.uiEventually(func() bool { detail = h.k.doneDetail.Text; return strings.Contains(detail, "尚缺材料") }) {
+		t.Fatalf("done screen says %q", detail)
+	}
+	if !strings.Contains(detail, "回执") || strings.Contains(detail, "领取") {
+		t.Errorf("done screen says %q: want it to point at the receipt, not a notice to fetch", detail)
 	}
 }
