@@ -73,6 +73,12 @@ func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 // closes when the papers are done (or at once on failure).
 func (k *Kiosk) submit() <-chan struct{} {
 	s := k.sess
+	if s.cardGone { // a card that left without a word submits nothing
+		k.say("身份证不在读卡区，未提交。请放回您的身份证。 / Not submitted: put your ID card back on the reader.")
+		printed := make(chan struct{})
+		close(printed)
+		return printed
+	}
 	if err := k.cfg.Store.Submit(s.caseID); err != nil {
 		k.say("提交未成功，材料已保存，请联系工作人员 / submit failed, materials are kept: " + err.Error())
 		printed := make(chan struct{})
@@ -83,6 +89,7 @@ func (k *Kiosk) submit() <-chan struct{} {
 	k.doneDetail.SetText("办件编号 Case " + s.caseID)
 	k.doneTitle.Text = "已受理 · 正在打印回执…"
 	k.doneTitle.Refresh()
+	k.showTakeCard(true) // watchCard hides it once the card is lifted
 	k.show(k.done)
 	k.tick()
 	printed := k.printPapers(s)
@@ -135,8 +142,13 @@ func (k *Kiosk) discardDraft() {
 func (k *Kiosk) wipe() {
 	k.discardDraft()
 	k.mu.Lock()
+	// The card may still lie on the reader: the welcome screen asks for
+	// it to be taken, and no visit starts, until it is lifted.
+	k.liftCard = k.liftCard || k.sess != nil && k.senses && !k.sess.cardGone
 	k.sess = nil
 	k.mu.Unlock()
+	k.doneCard.Hide()
+	k.welcomeText()
 	if k.nextCat != nil {
 		k.useCatalog(k.nextCat)
 		k.nextCat = nil

@@ -97,10 +97,13 @@ type Kiosk struct {
 	ui sync.Mutex
 	bg sync.WaitGroup // the scan, print and rating goroutines
 
-	mu        sync.Mutex // guards sess, lastTouch and shown against the polling goroutines
+	mu        sync.Mutex // guards sess, lastTouch, shown, senses and liftCard against the polling goroutines
 	sess      *session
 	shown     fyne.CanvasObject // the screen laid out last (Screen)
 	lastTouch time.Time
+	senses    bool      // the reader tells a card left on it from none (cardPresent), as seen at the last read
+	liftCard  bool      // the last visit's card is still on the reader: ask for it to be taken, start nothing
+	lastSense time.Time // when watchCard last looked; Run's goroutine only
 
 	readerFault string           // the card reader's last error, for the status line; UI thread
 	online      int              // the platform was reached (1), not (-1), or unknown (0); UI thread
@@ -130,6 +133,7 @@ type Kiosk struct {
 	doneDetail *widget.Label
 	doneSync   *widget.Label
 	doneRating *widget.Label
+	doneCard   *canvas.Text       // 请取走身份证, while the card is on the reader
 	stopRating context.CancelFunc // ends a pending pad rating when the visit ends
 	status     *widget.Label
 	idle       *fyne.Container // the 还在吗？ overlay over everything, before the idle wipe
@@ -194,6 +198,8 @@ type session struct {
 	exempt       map[string]wire.VaultEntry // material code → what is on file for it
 
 	printerZh, printerEn string // why the printer could not print when the visit began; "" if it could
+
+	cardGone bool // the card left the reader: nothing is submitted until it is back
 }
 
 // snapshot copies the visit for a goroutine that reads it while the UI

@@ -33,6 +33,8 @@ func (k *Kiosk) Run(ctx context.Context) {
 		k.mu.Unlock()
 		if idle {
 			k.pollCard(ctx)
+		} else {
+			k.watchCard(ctx)
 		}
 		k.doAndWait(k.tick)
 	}
@@ -42,6 +44,20 @@ func (k *Kiosk) Run(ctx context.Context) {
 // welcome screen, a fault goes to the status line, and a card starts the
 // visit once the vault has been asked what its holder has on file.
 func (k *Kiosk) pollCard(ctx context.Context) {
+	k.mu.Lock()
+	lift := k.liftCard
+	k.mu.Unlock()
+	if lift { // the last visit's card: wait for it to be taken
+		if present, ok := k.cardPresent(ctx); !ok || !present {
+			k.doAndWait(func() {
+				k.mu.Lock()
+				k.liftCard = false
+				k.mu.Unlock()
+				k.welcomeText()
+			})
+		}
+		return
+	}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	card, err := k.cfg.Reader.ReadCard(rctx)
@@ -55,6 +71,10 @@ func (k *Kiosk) pollCard(ctx context.Context) {
 		s := &session{card: card}
 		k.lookupVault(ctx, s)
 		s.printerZh, s.printerEn = k.checkPrinter(ctx)
+		present, ok := k.cardPresent(ctx) // just read: a reader that says it is gone cannot tell
+		k.mu.Lock()
+		k.senses = ok && present
+		k.mu.Unlock()
 		k.doAndWait(func() { k.setReaderFault(""); k.start(s) })
 	}
 }

@@ -75,9 +75,12 @@ func (k *Kiosk) build() {
 	k.doneRating = widget.NewLabel("")
 	k.doneRating.Alignment = fyne.TextAlignCenter
 	k.doneRating.Wrapping = fyne.TextWrapWord
+	k.doneCard = bigText("请取走您的身份证 / Please take your ID card", 32)
+	k.doneCard.Color = theme.Color(theme.ColorNameError)
+	k.doneCard.Hide()
 	finish := widget.NewButtonWithIcon("完成 / Finish", theme.ConfirmIcon(), func() { k.wipe() })
 	finish.Importance = widget.HighImportance
-	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, layout.NewSpacer(), finish)
+	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, k.doneCard, layout.NewSpacer(), finish)
 
 	k.status = widget.NewLabel("")
 	k.status.Truncation = fyne.TextTruncateEllipsis // a long fault must not widen the window
@@ -164,6 +167,12 @@ func (s *shield) CreateRenderer() fyne.WidgetRenderer {
 // or, with the reader failing, that cards cannot be read and who helps.
 func (k *Kiosk) welcomeText() {
 	zh, en := "请将身份证放在读卡区", "Place your ID card on the reader"
+	k.mu.Lock()
+	lift := k.liftCard
+	k.mu.Unlock()
+	if lift {
+		zh, en = "请取走您的身份证", "Please take your ID card from the reader"
+	}
 	if k.readerFault != "" {
 		zh, en = "暂时无法读取身份证，请点右上角“找我办”", "Cards cannot be read now: tap Help (找我办) for a staff member"
 	}
@@ -271,7 +280,11 @@ func (k *Kiosk) refreshMaterials() {
 	k.confirm.Hide()
 	k.submitBtn.Enable()
 	k.submitWhy.SetText("")
-	if len(s.captured)+len(s.exempt) == 0 {
+	switch {
+	case s.cardGone:
+		k.submitBtn.Disable()
+		k.submitWhy.SetText("请先放回您的身份证，才能提交 / Put your ID card back to submit")
+	case len(s.captured)+len(s.exempt) == 0:
 		k.submitBtn.Disable()
 		k.submitWhy.SetText("请先扫描至少一份材料，才能提交 / Scan at least one material to submit")
 	}

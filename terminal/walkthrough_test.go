@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"yici/drivers/idcard"
 	"yici/drivers/sim"
 	"yici/sync/store"
 	"yici/sync/wire"
@@ -551,4 +552,100 @@ func TestPapersFromOneList(t *testing.T) {
 	if !strings.Contains(detail, "回执") || strings.Contains(detail, "领取") {
 		t.Errorf("done screen says %q: want it to point at the receipt, not a notice to fetch", detail)
 	}
+}
+
+// TestCardWatched (3): the kiosk follows the card. After the visit it
+// asks for the card until it is lifted, and starts no visit for it; a
+// card lifted mid-visit holds the visit (nothing is submitted, the draft
+// stays) until the same card is back.
+func TestCardWatched(t *testing.T) {
+	other := sim.SampleCard
+	other.Name, other.Gender, other.Birth, other.IDNumber = "李梅", "女", "19920817", "210204199208170022"
+	watch := func(h *hall) {
+		h.k.lastSense = time.Time{} // no waiting for the next second
+		h.k.watchCard(t.Context())
+	}
+	begin := func(t *testing.T, h *hall) {
+		h.card.Place(sim.SampleCard)
+		h.k.pollCard(t.Context())
+		h.ui(func() {
+			if err := h.k.Choose("RS-0201"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	welcome := func(h *hall) (s string) { h.ui(func() { s = texts(h.k.welcome) }); return s }
+
+	t.Run("take the card after the visit", func(t *testing.T) {
+		h := newHall(t, t.TempDir())
+		begin(t, h)
+		h.k.Submit()
+		watch(h)
+		h.ui(func() {
+			if !h.k.doneCard.Visible() || !strings.Contains(h.k.doneCard.Text, "请取走您的身份证") {
+				t.Error("the done screen does not ask for the card on the reader")
+			}
+			test.Tap(button(t, h.k.done, "完成"))
+		})
+		for i := 0; i < 2; i++ { // it stays, and it stays asked for
+			h.k.pollCard(t.Context())
+			if w := welcome(h); !strings.Contains(w, "请取走您的身份证") || strings.Contains(w, "请将身份证放在") {
+				t.Fatalf("welcome with the card left on says %q", w)
+			}
+			h.ui(func() {
+				if h.k.Screen() != "welcome" {
+					t.Fatalf("screen %s: a visit started for the card left on the reader", h.k.Screen())
+				}
+			})
+		}
+		h.card.Lift()
+		h.k.pollCard(t.Context())
+		if w := welcome(h); !strings.Contains(w, "请将身份证放在读卡区") {
+			t.Errorf("welcome after the card was taken says %q", w)
+		}
+	})
+
+	t.Run("card lifted mid-visit", func(t *testing.T) {
+		h := newHall(t, t.TempDir())
+		begin(t, h)
+		var id string
+		h.ui(func() { id = h.k.sess.caseID })
+		h.card.Lift()
+		watch(h)
+		h.ui(func() {
+			if !strings.Contains(h.k.message.Text, "身份证已离开读卡区") || !h.k.submitBtn.Disabled() || !strings.Contains(h.k.submitWhy.Text, "身份证") {
+				t.Errorf("card lifted: message %q, submit grey %v (%q)", h.k.message.Text, h.k.submitBtn.Disabled(), h.k.submitWhy.Text)
+			}
+		})
+		h.k.Submit() // as automation would: refused all the same
+		if st, _ := h.st.CaseState(id); st != store.StateDraft {
+			t.Fatalf("case %s with the card away, want a draft", st)
+		}
+		for _, c := range []struct {
+			card idcard.Card
+			want string
+			grey bool
+		}{
+			{other, "不是本次办理人的身份证", true},
+			{sim.SampleCard, "", false},
+		} {
+			h.card.Place(c.card)
+			watch(h)
+			h.ui(func() {
+				if msg := h.k.message.Text; c.want == "" && msg != "" || !strings.Contains(msg, c.want) || h.k.submitBtn.Disabled() != c.grey {
+					t.Errorf("%s placed: message %q, submit grey %v", c.card.Name, msg, h.k.submitBtn.Disabled())
+				}
+				if h.k.Screen() != "materials" || h.k.sess.caseID != id || !h.k.sess.captured["M-PHOTO"] {
+					t.Errorf("%s placed: the visit's draft or scan is lost", c.card.Name)
+				}
+			})
+		}
+		h.k.Submit()
+		if st, _ := h.st.CaseState(id); st != store.StatePending {
+			t.Errorf("case %s after the card came back and Submit, want pending", st)
+		}
+	})
 }
