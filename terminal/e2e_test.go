@@ -468,8 +468,8 @@ func TestIdleWipes(t *testing.T) {
 		id = h.k.sess.caseID
 		now = now.Add(h.k.cfg.IdleTimeout - 10*time.Second)
 		h.k.tick()
-		if !strings.Contains(h.k.countdown.Text, "10 秒") {
-			t.Errorf("countdown %q, want 10 秒", h.k.countdown.Text)
+		if !h.k.idle.Visible() || !strings.Contains(h.k.idleSecs.Text, "10 秒") {
+			t.Errorf("idle overlay shown %v, saying %q; want it shown with 10 秒", h.k.idle.Visible(), h.k.idleSecs.Text)
 		}
 		now = now.Add(11 * time.Second)
 		h.k.tick()
@@ -499,8 +499,8 @@ func TestElderMode(t *testing.T) {
 }
 
 // TestGuideSwitchAndBack: an answer that means another item switches to
-// it (a lost card is 补领, not 换领); Back drops the last answer and the
-// unsubmitted draft with it.
+// it (a lost card is 补领, not 换领); Back drops the last answer but keeps
+// the unsubmitted draft, which Home then discards.
 func TestGuideSwitchAndBack(t *testing.T) {
 	h := newHall(t, t.TempDir())
 	var draft string
@@ -531,13 +531,17 @@ func TestGuideSwitchAndBack(t *testing.T) {
 		if h.k.Screen() != "question" || len(h.k.sess.answers) != 1 {
 			t.Fatalf("back: %s screen with answers %v, want the last question with one answer", h.k.Screen(), h.k.sess.answers)
 		}
-		if _, err := h.st.CaseState(draft); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("draft after back: %v, want ErrNotFound", err)
+		if st, err := h.st.CaseState(draft); err != nil || st != store.StateDraft {
+			t.Errorf("draft after back: %v %v, want it kept", st, err)
 		}
 		h.k.back()
 		h.k.back()
 		if h.k.Screen() != "find" {
 			t.Fatalf("screen %s after backing out of every question, want find", h.k.Screen())
+		}
+		h.k.wipe()
+		if _, err := h.st.CaseState(draft); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("draft after Home: %v, want ErrNotFound", err)
 		}
 	})
 }
@@ -651,8 +655,11 @@ func TestPaperOut(t *testing.T) {
 	}) {
 		t.Fatalf("done title %q with the paper out", title)
 	}
-	if !strings.Contains(msg, "请到窗口领取回执") || !strings.Contains(msg, "缺纸") {
+	if !strings.Contains(msg, "请到综合窗口领取回执") || !strings.Contains(msg, "缺纸") {
 		t.Errorf("message %q, want what happened and where to go", msg)
+	}
+	if strings.Contains(msg, "status") || strings.Contains(msg, "printer:") { // walkthrough 7: plain words
+		t.Errorf("message %q shows the driver's words or status bytes", msg)
 	}
 	if st, _ := h.st.CaseState(id); st != store.StatePending {
 		t.Errorf("case %s after a failed print, want pending", st)

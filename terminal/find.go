@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -79,15 +80,27 @@ func (k *Kiosk) buildFind() fyne.CanvasObject {
 		if f.lower.Objects[0] == f.keys {
 			f.lower.Objects[0] = f.themes
 			f.toggle.SetText("用键盘找 / Keyboard")
+			f.queryTx.Text = "请点下方的主题 / pick a life event below"
+			f.queryTx.Refresh()
 		} else {
 			f.lower.Objects[0] = f.keys
 			f.toggle.SetText("按主题找 / By life event")
+			k.typeQuery(f.query)
 		}
 		f.lower.Refresh()
 	})
 	top := container.NewVBox(k.greeting, container.NewBorder(nil, nil, nil, f.toggle, f.queryTx))
 	bottom := container.NewVBox(container.NewHBox(prev, layout.NewSpacer(), f.pageLbl, layout.NewSpacer(), next), f.lower)
 	return container.NewBorder(top, bottom, nil, nil, f.results)
+}
+
+// reset puts the find screen as a new visit finds it: the keyboard, not
+// the themes, and the first page.
+func (f *finder) reset() {
+	f.lower.Objects[0] = f.keys
+	f.toggle.SetText("按主题找 / By life event")
+	f.lower.Refresh()
+	f.page = 0
 }
 
 // useCatalog builds the search index and theme buttons of c.
@@ -191,13 +204,25 @@ func (k *Kiosk) showResults(p int) {
 
 // choose starts the guide for an item or bundle.
 func (k *Kiosk) choose(code string) {
-	k.sess.code, k.sess.answers = code, nil
+	s := k.sess
+	if code != s.code {
+		s.later = nil
+	} else {
+		s.later = append(s.answers, s.later...) // the same again: its answers are the earlier choices
+	}
+	s.code, s.answers = code, nil
 	k.advance()
 }
 
 // answer records a choice for the question on screen.
 func (k *Kiosk) answer(choice string) {
-	k.sess.answers = append(k.sess.answers, choice)
+	s := k.sess
+	if len(s.later) > 0 && s.later[0] == choice {
+		s.later = s.later[1:]
+	} else {
+		s.later = nil // another way: what came after the old choice no longer applies
+	}
+	s.answers = append(s.answers, choice)
 	k.advance()
 }
 
@@ -215,20 +240,30 @@ func (k *Kiosk) advance() {
 		k.askQuestion(g)
 		return
 	}
-	if err := k.startCase(); err != nil {
+	if s.caseID != "" && s.draftCode == s.code && slices.Equal(s.draftAnswers, s.answers) {
+		k.showGuide() // the same list as before Back: its draft and pages
+		return
+	}
+	dropped, err := k.startCase()
+	if err != nil {
 		k.say("无法开始办件，请联系工作人员 / cannot start the case: " + err.Error())
 		return
 	}
 	k.showGuide()
+	if len(dropped) > 0 {
+		k.say("按您的新选择，以下已扫描的材料不再需要，已删除：" + strings.Join(dropped, "、") +
+			" / no longer needed, their scans were removed")
+	}
 }
 
 func (k *Kiosk) buildQuestion() fyne.CanvasObject {
 	k.qTitle = bigText("", 26)
+	k.qStep = bigText("", 22)
 	k.qText = bigText("", 32)
 	k.qHelp = widget.NewLabel("")
 	k.qHelp.Wrapping = fyne.TextWrapWord
 	k.qChoices = container.NewVBox()
-	return container.NewVBox(k.qTitle, layout.NewSpacer(), k.qText, k.qHelp, k.qChoices, layout.NewSpacer())
+	return container.NewVBox(k.qTitle, k.qStep, layout.NewSpacer(), k.qText, k.qHelp, k.qChoices, layout.NewSpacer())
 }
 
 func (k *Kiosk) askQuestion(g *catalog.Guide) {
@@ -238,12 +273,58 @@ func (k *Kiosk) askQuestion(g *catalog.Guide) {
 	k.qText.Text = q.Text
 	k.qText.Refresh()
 	k.qHelp.SetText(q.Help)
+	n := len(k.sess.answers) + 1
+	k.qStep.Text = fmt.Sprintf("问题 %d / %d · Question %d of %d", n, n-1+k.questionsLeft(g), n, n-1+k.questionsLeft(g))
+	k.qStep.Refresh()
+	var earlier string // the choice made here before Back, highlighted
+	if len(k.sess.later) > 0 {
+		earlier = k.sess.later[0]
+	}
 	objs := make([]fyne.CanvasObject, 0, len(q.Choices))
 	for _, c := range q.Choices {
 		id := c.ID
-		objs = append(objs, widget.NewButton(c.Label, func() { k.touch(); k.answer(id) }))
+		b := widget.NewButton(c.Label, func() { k.touch(); k.answer(id) })
+		if id == earlier {
+			b.SetText("✓ " + c.Label + "（您上次的选择 / your earlier answer）")
+			b.Importance = widget.HighImportance
+		}
+		objs = append(objs, b)
 	}
 	k.qChoices.Objects = objs
 	k.qChoices.Refresh()
 	k.show(k.question)
+}
+
+// questionsLeft is how many questions are still to come at most, the one
+// on screen included: the longest way through the rest of the guide's
+// question tree. Another item an answer switches to may ask more; the
+// count then grows.
+func (k *Kiosk) questionsLeft(g *catalog.Guide) int {
+	var tree *catalog.Tree
+	if it, ok := k.cfg.Catalog.Item(g.Code); ok {
+		tree = it.Questions
+	} else if b, ok := k.cfg.Catalog.Bundle(g.Code); ok {
+		tree = b.Questions
+	}
+	if tree == nil || g.Next == nil {
+		return 1
+	}
+	byID := map[string]*catalog.Question{}
+	for i := range tree.Questions {
+		byID[tree.Questions[i].ID] = &tree.Questions[i]
+	}
+	var depth func(q *catalog.Question, seen int) int
+	depth = func(q *catalog.Question, seen int) int {
+		d := 1
+		for _, c := range q.Choices {
+			if next, ok := byID[c.Next]; ok && seen < len(tree.Questions) {
+				d = max(d, 1+depth(next, seen+1))
+			}
+		}
+		return d
+	}
+	if q, ok := byID[g.Next.ID]; ok {
+		return depth(q, 0)
+	}
+	return 1
 }

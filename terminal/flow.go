@@ -15,9 +15,19 @@ func (k *Kiosk) start(s *session) {
 	k.mu.Lock()
 	k.sess = s
 	k.mu.Unlock()
+	if k.cfg.Vault != nil { // the vault's answer says whether the platform was reached
+		k.online = 1
+		if !s.vaultFresh {
+			k.online = -1
+		}
+	}
 	card := s.card
 	k.touch()
 	k.say("")
+	if s.printerZh != "" { // told before anything is chosen
+		k.say("请注意：" + s.printerZh + "，本次回执暂时打印不出来。您仍可办理，回执请到综合窗口领取。 / Note: " +
+			s.printerEn + ", so no receipt can be printed now; you can still apply and get the receipt at the comprehensive window.")
+	}
 	k.greeting.Text = fmt.Sprintf("您好，%s（%s）", mask.Name(card.Name), mask.ID(card.IDNumber))
 	k.greeting.Refresh()
 	k.typeQuery("")
@@ -34,19 +44,22 @@ func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 	caseID := s.caseID // Back or Home may clear it while the scan runs
 	k.say("正在扫描，请稍候… / Scanning…")
 	k.submitBtn.Disable()
+	k.submitWhy.SetText("扫描完成后才能提交 / Submit once the scan is done")
+	k.confirm.Hide()
 	k.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		err := k.scan(ctx, caseID, m)
+		page, err := k.scan(ctx, caseID, m)
 		k.do(func() {
-			if k.sess != s {
-				return
+			if k.sess != s || s.caseID != caseID {
+				return // the visit, or its draft, is gone
 			}
 			if err != nil {
 				k.say("扫描未成功，请重试或联系工作人员 / scan failed: " + err.Error())
 			} else {
 				k.say("")
 				s.captured[m.Code] = true
+				s.pages[m.Code] = page
 			}
 			k.refreshMaterials()
 		})
@@ -60,6 +73,12 @@ func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
 // closes when the papers are done (or at once on failure).
 func (k *Kiosk) submit() <-chan struct{} {
 	s := k.sess
+	if s.cardGone { // a card that left without a word submits nothing
+		k.say("身份证不在读卡区，未提交。请放回您的身份证。 / Not submitted: put your ID card back on the reader.")
+		printed := make(chan struct{})
+		close(printed)
+		return printed
+	}
 	if err := k.cfg.Store.Submit(s.caseID); err != nil {
 		k.say("提交未成功，材料已保存，请联系工作人员 / submit failed, materials are kept: " + err.Error())
 		printed := make(chan struct{})
@@ -70,6 +89,7 @@ func (k *Kiosk) submit() <-chan struct{} {
 	k.doneDetail.SetText("办件编号 Case " + s.caseID)
 	k.doneTitle.Text = "已受理 · 正在打印回执…"
 	k.doneTitle.Refresh()
+	k.showTakeCard(true) // watchCard hides it once the card is lifted
 	k.show(k.done)
 	k.tick()
 	printed := k.printPapers(s)
@@ -78,8 +98,9 @@ func (k *Kiosk) submit() <-chan struct{} {
 }
 
 // back steps back one screen: from the materials or a question to the
-// previous question (dropping its answer, and the unsubmitted draft), or
-// to the find screen.
+// previous question (dropping its answer), or to the find screen. The
+// draft and its pages stay: the same answer again brings them back, and
+// another one keeps the pages its list still needs (startCase).
 func (k *Kiosk) back() {
 	s := k.sess
 	if s == nil {
@@ -87,12 +108,13 @@ func (k *Kiosk) back() {
 	}
 	switch k.body.Objects[0] {
 	case k.materials, k.question:
-		k.discardDraft()
 		if len(s.answers) == 0 {
 			k.show(k.items)
 			return
 		}
+		last := s.answers[len(s.answers)-1]
 		s.answers = s.answers[:len(s.answers)-1]
+		s.later = append([]string{last}, s.later...)
 		k.advance()
 	case k.items:
 		k.wipe()
@@ -120,8 +142,13 @@ func (k *Kiosk) discardDraft() {
 func (k *Kiosk) wipe() {
 	k.discardDraft()
 	k.mu.Lock()
+	// The card may still lie on the reader: the welcome screen asks for
+	// it to be taken, and no visit starts, until it is lifted.
+	k.liftCard = k.liftCard || k.sess != nil && k.senses && !k.sess.cardGone
 	k.sess = nil
 	k.mu.Unlock()
+	k.doneCard.Hide()
+	k.welcomeText()
 	if k.nextCat != nil {
 		k.useCatalog(k.nextCat)
 		k.nextCat = nil
@@ -132,6 +159,8 @@ func (k *Kiosk) wipe() {
 	k.find.results.Objects = nil
 	k.qChoices.Objects = nil
 	k.matList.Objects = nil
+	k.matScroll.ScrollToTop()
+	k.find.reset()
 	k.doneDetail.SetText("")
 	k.doneSync.SetText("")
 	k.doneRating.SetText("")
@@ -139,7 +168,7 @@ func (k *Kiosk) wipe() {
 		k.stopRating()
 		k.stopRating = nil
 	}
-	k.countdown.SetText("")
+	k.idle.Hide()
 	k.say("")
 	k.show(k.welcome)
 }

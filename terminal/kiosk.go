@@ -17,6 +17,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
 	"yici/drivers/docscan"
@@ -112,13 +113,18 @@ type Kiosk struct {
 	ui sync.Mutex
 	bg sync.WaitGroup // the scan, print and rating goroutines
 
-	mu        sync.Mutex // guards sess, lastTouch and shown against the polling goroutines
+	mu        sync.Mutex // guards sess, lastTouch, shown, senses and liftCard against the polling goroutines
 	sess      *session
 	shown     fyne.CanvasObject // the screen laid out last (Screen)
 	lastTouch time.Time
+	senses    bool      // the reader tells a card left on it from none (cardPresent), as seen at the last read
+	liftCard  bool      // the last visit's card is still on the reader: ask for it to be taken, start nothing
+	lastSense time.Time // when watchCard last looked; Run's goroutine only
 
 	readerFault string           // the card reader's last error, for the status line; UI thread
 	codeFault   string           // the code scanner's last port error, for the status line; UI thread
+	online      int              // the platform was reached (1), not (-1), or unknown (0); UI thread
+	lastPending int              // cases waiting at the last tick; UI thread
 	nextCat     *catalog.Catalog // a newer revision, used from the next visit on; UI thread
 
 	// Screens, built once.
@@ -126,22 +132,29 @@ type Kiosk struct {
 	body                                      *fyne.Container
 
 	greeting   *canvas.Text
+	welcomeTx  [2]*canvas.Text // what to do, in Chinese and English
 	find       finder
 	qTitle     *canvas.Text
+	qStep      *canvas.Text // 问题 2 / 3
 	qText      *canvas.Text
 	qHelp      *widget.Label
 	qChoices   *fyne.Container
 	itemTitle  *canvas.Text
 	itemGuide  *widget.Label
 	matList    *fyne.Container
+	matScroll  *container.Scroll // the material list; back to the top for each new list
 	submitBtn  *widget.Button
+	submitWhy  *widget.Label   // why Submit is grey, when it is
+	confirm    *fyne.Container // asks before a submission with nothing scanned
 	doneTitle  *canvas.Text
 	doneDetail *widget.Label
 	doneSync   *widget.Label
 	doneRating *widget.Label
+	doneCard   *canvas.Text       // 请取走身份证, while the card is on the reader
 	stopRating context.CancelFunc // ends a pending pad rating when the visit ends
 	status     *widget.Label
-	countdown  *widget.Label
+	idle       *fyne.Container // the 还在吗？ overlay over everything, before the idle wipe
+	idleSecs   *canvas.Text
 	message    *widget.Label
 }
 
@@ -182,15 +195,28 @@ type session struct {
 	card     *idcard.Card
 	code     string          // the item or bundle chosen
 	answers  []string        // choice ids of its questions, in the order asked
+	later    []string        // answers Back took off, the next first: shown as the earlier choice
 	guide    *catalog.Guide  // resolved from code and answers
 	caseID   string          // set once the guide is complete and the draft saved
 	captured map[string]bool // material code → stored
+	// The draft survives Back: it is the one for draftCode and
+	// draftAnswers (whose list is draftGuide), and pages holds what was
+	// scanned into it, so that a changed list can take the pages still
+	// needed into a new draft.
+	draftCode    string
+	draftAnswers []string
+	draftGuide   *catalog.Guide
+	pages        map[string][]byte // material code → its scanned page
 
 	vault        wire.VaultAnswer
 	vaultFetched time.Time
 	vaultFresh   bool
 	vaultErr     error
 	exempt       map[string]wire.VaultEntry // material code → what is on file for it
+
+	printerZh, printerEn string // why the printer could not print when the visit began; "" if it could
+
+	cardGone bool // the card left the reader: nothing is submitted until it is back
 }
 
 // snapshot copies the visit for a goroutine that reads it while the UI
@@ -198,7 +224,10 @@ type session struct {
 func (s *session) snapshot() *session {
 	c := *s
 	c.answers = slices.Clone(s.answers)
+	c.later = slices.Clone(s.later)
 	c.captured = maps.Clone(s.captured)
+	c.draftAnswers = slices.Clone(s.draftAnswers)
+	c.pages = maps.Clone(s.pages)
 	c.exempt = maps.Clone(s.exempt)
 	return &c
 }
@@ -220,24 +249,35 @@ func (c *Config) kick() {
 // startCase records the case draft before any material is scanned, so a
 // crash after the first capture still leaves a complete, sendable record.
 // Materials on file are in it from the start, marked exempt.
-func (k *Kiosk) startCase() error {
+//
+// A draft made earlier in the visit for another list (the citizen went
+// Back and answered otherwise) is replaced: the pages scanned for
+// materials the new list still needs go into the new draft, the rest are
+// discarded with the old one. It returns the names of the materials whose
+// pages were dropped, for the screen to say.
+func (k *Kiosk) startCase() (dropped []string, err error) {
 	s := k.sess
-	s.caseID = wire.NewCaseID(k.cfg.Terminal, k.cfg.now())
-	s.captured = map[string]bool{}
-	s.exempt = map[string]wire.VaultEntry{}
+	old, oldPages, oldGuide := s.caseID, s.pages, s.draftGuide
+	id := wire.NewCaseID(k.cfg.Terminal, k.cfg.now())
+	captured := map[string]bool{}
+	exempt := map[string]wire.VaultEntry{}
+	pages := map[string][]byte{}
 	var refs []wire.MaterialRef
 	items := make([]string, len(s.guide.Items))
 	for i, it := range s.guide.Items {
 		items[i] = it.Code
 	}
 	for _, m := range s.guide.Materials {
+		if _, scanned := oldPages[m.Code]; scanned {
+			continue // the page is handed in again below
+		}
 		if e, ok := s.vault.OnFile(m.Code, k.cfg.now()); ok {
-			s.exempt[m.Code] = e
+			exempt[m.Code] = e
 			refs = append(refs, wire.MaterialRef{Code: m.Code, Name: m.Name, Exempt: true})
 		}
 	}
-	return k.cfg.Store.SaveCase(wire.Manifest{
-		ID:              s.caseID,
+	err = k.cfg.Store.SaveCase(wire.Manifest{
+		ID:              id,
 		Terminal:        k.cfg.Terminal,
 		CatalogRevision: s.guide.Revision,
 		Applied:         s.code,
@@ -247,6 +287,34 @@ func (k *Kiosk) startCase() error {
 		Materials:       refs,
 		CreatedAt:       k.cfg.now().UTC(),
 	})
+	if err != nil {
+		return nil, err
+	}
+	needed := map[string]bool{}
+	for _, m := range s.guide.Materials {
+		needed[m.Code] = true
+		page, ok := oldPages[m.Code]
+		if !ok {
+			continue
+		}
+		ref := wire.MaterialRef{Code: m.Code, Name: m.Name, ContentType: "image/png"}
+		if _, err := k.cfg.Store.Capture(id, ref, page); err != nil {
+			k.cfg.Store.DiscardCase(id)
+			return nil, err
+		}
+		captured[m.Code], pages[m.Code] = true, page
+	}
+	if old != "" {
+		for _, m := range oldGuide.Materials {
+			if _, ok := oldPages[m.Code]; ok && !needed[m.Code] {
+				dropped = append(dropped, m.Name)
+			}
+		}
+		k.discardDraft()
+	}
+	s.caseID, s.captured, s.exempt, s.pages = id, captured, exempt, pages
+	s.draftCode, s.draftAnswers, s.draftGuide = s.code, slices.Clone(s.answers), s.guide
+	return dropped, nil
 }
 
 // lookupVault asks what the person has on file; called off the UI thread
@@ -263,16 +331,19 @@ func (k *Kiosk) lookupVault(ctx context.Context, s *session) {
 // scan captures one material: the scanner's first page goes to the store
 // with its outbox entry in one transaction.
 // It runs off the UI thread (a real scanner takes seconds) and touches no
-// session state: the caller marks the material captured.
-func (k *Kiosk) scan(ctx context.Context, caseID string, m catalog.Material) error {
+// session state: the caller marks the material captured, and keeps the
+// page it returns for the rest of the visit.
+func (k *Kiosk) scan(ctx context.Context, caseID string, m catalog.Material) ([]byte, error) {
 	pages, err := k.cfg.Scanner.Scan(ctx, docscan.Options{MaxPages: 1})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pages) == 0 {
-		return errors.New("扫描仪没有送出页面 / the scanner returned no page")
+		return nil, errors.New("扫描仪没有送出页面 / the scanner returned no page")
 	}
 	ref := wire.MaterialRef{Code: m.Code, Name: m.Name, ContentType: "image/png"}
-	_, err = k.cfg.Store.Capture(caseID, ref, pages[0].PNG)
-	return err
+	if _, err = k.cfg.Store.Capture(caseID, ref, pages[0].PNG); err != nil {
+		return nil, err
+	}
+	return pages[0].PNG, nil
 }

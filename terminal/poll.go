@@ -40,6 +40,8 @@ func (k *Kiosk) Run(ctx context.Context) {
 		k.mu.Unlock()
 		if idle {
 			k.pollCard(ctx)
+		} else {
+			k.watchCard(ctx)
 		}
 		k.doAndWait(k.tick)
 	}
@@ -49,19 +51,39 @@ func (k *Kiosk) Run(ctx context.Context) {
 // welcome screen, a fault goes to the status line, and a card starts the
 // visit once the vault has been asked what its holder has on file.
 func (k *Kiosk) pollCard(ctx context.Context) {
+	k.mu.Lock()
+	lift := k.liftCard
+	k.mu.Unlock()
+	if lift { // the last visit's card: wait for it to be taken
+		if present, ok := k.cardPresent(ctx); !ok || !present {
+			k.doAndWait(func() {
+				k.mu.Lock()
+				k.liftCard = false
+				k.mu.Unlock()
+				k.welcomeText()
+			})
+		}
+		return
+	}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	card, err := k.cfg.Reader.ReadCard(rctx)
 	switch {
 	case errors.Is(err, idcard.ErrNoCard):
-		k.doAndWait(func() { k.readerFault = "" })
+		k.doAndWait(func() { k.setReaderFault("") })
 	case err != nil:
 		msg := fmt.Sprintf("读卡器故障，请联系工作人员 / card reader fault: %v", err)
-		k.doAndWait(func() { k.readerFault = msg })
+		k.doAndWait(func() { k.setReaderFault(msg) })
 	default:
 		s := &session{card: card}
 		k.lookupVault(ctx, s)
+		s.printerZh, s.printerEn = k.checkPrinter(ctx)
+		present, ok := k.cardPresent(ctx) // just read: a reader that says it is gone cannot tell
+		k.mu.Lock()
+		k.senses = ok && present
+		k.mu.Unlock()
 		k.doAndWait(func() {
+			k.setReaderFault("")
 			if k.sess == nil { // not begun meanwhile by an app code
 				k.start(s)
 			}
@@ -117,6 +139,7 @@ func (k *Kiosk) pollCodes(ctx context.Context) {
 		}
 		s := &session{card: &idcard.Card{Type: idcard.Resident, Name: who.Name, IDNumber: who.IDNumber}}
 		k.lookupVault(ctx, s)
+		s.printerZh, s.printerEn = k.checkPrinter(ctx)
 		k.doAndWait(func() {
 			if k.sess == nil { // not begun meanwhile by a card
 				k.start(s)
@@ -151,8 +174,20 @@ func (k *Kiosk) tick() {
 	switch {
 	case err != nil:
 		upload = "本地存储故障 / local store fault: " + err.Error()
-	case n == 0:
+	case n < k.lastPending:
+		k.online = 1 // a case reached the platform
+		fallthrough
+	default:
+		k.lastPending = n
+	}
+	switch {
+	case err != nil:
+	case k.online < 0:
+		upload = fmt.Sprintf("未联网 / offline · %d 件待上传 / waiting", n)
+	case n == 0 && k.online > 0:
 		upload = "上传：全部已送达平台 / all sent"
+	case n == 0:
+		upload = "上传：无待上传 / nothing waiting"
 	default:
 		upload = fmt.Sprintf("上传：%d 件待上传（最早 %s） / %d waiting", n, oldest.Local().Format("01-02 15:04"), n)
 	}
@@ -185,8 +220,11 @@ func (k *Kiosk) tick() {
 	case left <= 0:
 		k.wipe()
 	case left <= 30*time.Second:
-		k.countdown.SetText(fmt.Sprintf("%d 秒后自动退出", int(left.Seconds())))
+		secs := int(left.Seconds())
+		k.idleSecs.Text = fmt.Sprintf("%d 秒后自动退出，未提交的材料将被清除 / leaving in %d s", secs, secs)
+		k.idleSecs.Refresh()
+		k.idle.Show()
 	default:
-		k.countdown.SetText("")
+		k.idle.Hide()
 	}
 }

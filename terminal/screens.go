@@ -27,10 +27,11 @@ func bigText(s string, size float32) *canvas.Text {
 // build makes every screen once; a visit only changes their contents
 // (see the package doc for why they are never rebuilt).
 func (k *Kiosk) build() {
-	// Welcome: the only thing to do is place the card, or show the app
-	// code where there is a code scanner.
-	welcome := []fyne.CanvasObject{layout.NewSpacer(),
-		bigText("请将身份证放在读卡区", 48), bigText("Place your ID card on the reader", 24)}
+	// Welcome: the only thing to do is place the card (its words change
+	// with the reader's state), or show the app code where there is a
+	// code scanner.
+	k.welcomeTx = [2]*canvas.Text{bigText("", 48), bigText("", 24)}
+	welcome := []fyne.CanvasObject{layout.NewSpacer(), k.welcomeTx[0], k.welcomeTx[1]}
 	if k.cfg.CodeScanner != nil && k.cfg.AppCodes != nil {
 		welcome = append(welcome, bigText("或扫描手机“掌上办”身份码", 36), bigText("or scan the identity code in your phone's app", 22))
 	}
@@ -48,11 +49,22 @@ func (k *Kiosk) build() {
 	k.itemGuide = widget.NewLabel("")
 	k.itemGuide.Wrapping = fyne.TextWrapWord
 	k.matList = container.NewVBox()
-	k.submitBtn = widget.NewButtonWithIcon("提交并打印回执 / Submit and print", theme.DocumentPrintIcon(), func() { k.touch(); k.submit() })
+	k.submitBtn = widget.NewButtonWithIcon("提交并打印回执 / Submit and print", theme.DocumentPrintIcon(), func() { k.touch(); k.submitTapped() })
 	k.submitBtn.Importance = widget.HighImportance
+	k.submitWhy = widget.NewLabel("")
+	k.submitWhy.Wrapping = fyne.TextWrapWord
+	k.submitWhy.Importance = widget.WarningImportance
+	sure := widget.NewButtonWithIcon("确定提交 / Submit anyway", theme.ConfirmIcon(), func() { k.touch(); k.confirm.Hide(); k.submit() })
+	sure.Importance = widget.HighImportance
+	notYet := widget.NewButtonWithIcon("取消，去扫描 / Cancel", theme.CancelIcon(), func() { k.touch(); k.confirm.Hide() })
+	ask := widget.NewLabel("您本次没有扫描任何材料，只凭已有材料提交吗？ / Nothing was scanned: submit with what is on file only?")
+	ask.Wrapping = fyne.TextWrapWord
+	k.confirm = container.NewVBox(ask, container.NewGridWithColumns(2, notYet, sure))
+	k.confirm.Hide()
+	k.matScroll = container.NewVScroll(k.matList) // a bundle can list more than fits
 	k.materials = container.NewBorder(
 		container.NewVBox(k.itemTitle, k.itemGuide),
-		k.submitBtn, nil, nil, container.NewVScroll(k.matList)) // a bundle can list more than fits
+		container.NewVBox(k.submitWhy, k.confirm, k.submitBtn), nil, nil, k.matScroll)
 
 	// Done: the receipt is printed; the status follows the upload.
 	k.doneTitle = bigText("已受理 · 回执已打印", 40)
@@ -63,12 +75,17 @@ func (k *Kiosk) build() {
 	k.doneRating = widget.NewLabel("")
 	k.doneRating.Alignment = fyne.TextAlignCenter
 	k.doneRating.Wrapping = fyne.TextWrapWord
+	k.doneCard = bigText("请取走您的身份证 / Please take your ID card", 32)
+	k.doneCard.Color = theme.Color(theme.ColorNameError)
+	k.doneCard.Hide()
 	finish := widget.NewButtonWithIcon("完成 / Finish", theme.ConfirmIcon(), func() { k.wipe() })
 	finish.Importance = widget.HighImportance
-	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, layout.NewSpacer(), finish)
+	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, k.doneCard, layout.NewSpacer(), finish)
 
 	k.status = widget.NewLabel("")
-	k.countdown = widget.NewLabel("")
+	k.status.Truncation = fyne.TextTruncateEllipsis // a long fault must not widen the window
+	k.buildIdle()
+	k.welcomeText()
 	k.message = widget.NewLabel("")
 	k.message.Wrapping = fyne.TextWrapWord
 	k.message.Importance = widget.DangerImportance
@@ -97,16 +114,81 @@ func (k *Kiosk) content() fyne.CanvasObject {
 			elder.SetText("标准字 / Normal text")
 		}
 	}
-	bar := container.NewHBox(back, home, layout.NewSpacer(), k.countdown, elder, help)
+	bar := container.NewHBox(back, home, layout.NewSpacer(), elder, help)
 	band := canvas.NewRectangle(color.NRGBA{R: 0xC8, G: 0x1E, B: 0x1E, A: 0xFF})
 	title := canvas.NewText("一次办 Yici · "+k.cfg.Hall, color.White)
 	title.TextSize = 26
 	title.TextStyle.Bold = true
 	header := container.NewStack(band, container.NewPadded(title))
-	return container.NewBorder(
+	return container.NewStack(container.NewBorder(
 		container.NewVBox(header, bar),
 		container.NewVBox(k.message, widget.NewSeparator(), k.status),
-		nil, nil, container.NewPadded(k.body))
+		nil, nil, container.NewPadded(k.body)), k.idle)
+}
+
+// buildIdle makes the overlay that asks, before the idle wipe, whether
+// the citizen is still there: any touch on it, or its big button, goes on
+// with the visit.
+func (k *Kiosk) buildIdle() {
+	goOn := func() { k.touch(); k.idle.Hide() }
+	k.idleSecs = bigText("", 26)
+	cont := widget.NewButtonWithIcon("继续 / Continue", theme.ConfirmIcon(), goOn)
+	cont.Importance = widget.HighImportance
+	panel := container.NewStack(
+		canvas.NewRectangle(theme.Color(theme.ColorNameBackground)),
+		container.NewPadded(container.NewVBox(
+			bigText("还在吗？", 48),
+			bigText("Are you still there?", 28),
+			k.idleSecs,
+			container.NewGridWrap(fyne.NewSize(420, 96), cont))))
+	k.idle = container.NewStack(newShield(goOn), container.NewCenter(panel))
+	k.idle.Hide()
+}
+
+// shield dims what is under it and takes its taps.
+type shield struct {
+	widget.BaseWidget
+	tapped func()
+}
+
+func newShield(tapped func()) *shield {
+	s := &shield{tapped: tapped}
+	s.ExtendBaseWidget(s)
+	return s
+}
+
+func (s *shield) Tapped(*fyne.PointEvent) { s.tapped() }
+
+func (s *shield) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.NRGBA{A: 0xA0}))
+}
+
+// welcomeText says on the welcome screen what to do now: place the card,
+// or, with the reader failing, that cards cannot be read and who helps.
+func (k *Kiosk) welcomeText() {
+	zh, en := "请将身份证放在读卡区", "Place your ID card on the reader"
+	k.mu.Lock()
+	lift := k.liftCard
+	k.mu.Unlock()
+	if lift {
+		zh, en = "请取走您的身份证", "Please take your ID card from the reader"
+	}
+	if k.readerFault != "" {
+		zh, en = "暂时无法读取身份证，请点右上角“找我办”", "Cards cannot be read now: tap Help (找我办) for a staff member"
+	}
+	for i, s := range [2]string{zh, en} {
+		if k.welcomeTx[i].Text != s {
+			k.welcomeTx[i].Text = s
+			k.welcomeTx[i].Refresh()
+		}
+	}
+}
+
+// setReaderFault records the card reader's state after a read: "" when
+// it answered (a card or none), else what went wrong.
+func (k *Kiosk) setReaderFault(msg string) {
+	k.readerFault = msg
+	k.welcomeText()
 }
 
 // show puts screen in the body, in place of the one on show.
@@ -157,6 +239,9 @@ func (k *Kiosk) showGuide() {
 	}
 	k.itemGuide.SetText(guide)
 	k.refreshMaterials()
+	// A list shown anew starts at its top, never where the last visitor
+	// (or the last item) left it.
+	k.matScroll.ScrollToTop()
 	k.show(k.materials)
 }
 
@@ -192,8 +277,26 @@ func (k *Kiosk) refreshMaterials() {
 	}
 	k.matList.Objects = rows
 	k.matList.Refresh()
+	k.confirm.Hide()
 	k.submitBtn.Enable()
-	if len(s.captured)+len(s.exempt) == 0 {
+	k.submitWhy.SetText("")
+	switch {
+	case s.cardGone:
 		k.submitBtn.Disable()
+		k.submitWhy.SetText("请先放回您的身份证，才能提交 / Put your ID card back to submit")
+	case len(s.captured)+len(s.exempt) == 0:
+		k.submitBtn.Disable()
+		k.submitWhy.SetText("请先扫描至少一份材料，才能提交 / Scan at least one material to submit")
 	}
+}
+
+// submitTapped submits, after asking when nothing new was scanned (only
+// materials on file would go in).
+func (k *Kiosk) submitTapped() {
+	if len(k.sess.captured) == 0 && !k.confirm.Visible() {
+		k.confirm.Show()
+		return
+	}
+	k.confirm.Hide()
+	k.submit()
 }

@@ -70,7 +70,8 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 			if err := waitFor("the card to be read", func() bool { return screen() == "find" }); err != nil {
 				return err
 			}
-			card.Lift()
+			// The card stays on the reader for the visit: the kiosk holds a
+			// visit whose card was lifted, and asks for it at the end.
 			return shot(kioskTitle, "kiosk-2-find")
 		},
 		func() error { return do(func() error { return k.Choose("GA-0101") }) },
@@ -92,6 +93,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 			return waitFor("the pad to ask", func() bool { return p.pad.Press(evalpad.Satisfied) == nil })
 		},
 		func() error { return shot(kioskTitle, "kiosk-6-done") },
+		func() error { card.Lift(); return nil }, // the citizen takes the card
 		func() error { return shot(deskTitle, "desk-0-sign-in") },
 		func() error { return d.SignIn(ctx, demoClerk, demoPIN, "3") },
 		func() error {

@@ -46,7 +46,7 @@ func TestRealWindow(t *testing.T) {
 		{"kiosk-3-question", 1024, 768, []string{"您的旧身份证还在手上吗？"}},
 		{"kiosk-4-materials", 1024, 768, []string{"原居民身份证", "审核准则：须为本人证件原件", "扫描 / Scan"}},
 		{"kiosk-5-scanned", 1024, 768, []string{"✓ 已收 / received"}},
-		{"kiosk-6-done", 1024, 768, []string{"已受理 · 回执已打印", "尚缺材料已列入一次性告知书"}},
+		{"kiosk-6-done", 1024, 768, []string{"已受理 · 回执已打印", "尚缺材料已列入一次性告知书", "打印在回执", "请取走您的身份证"}},
 		{"desk-0-sign-in", 1400, 640, []string{"综合窗口 · 工作人员登录"}},
 		{"desk-1-case", 1400, 640, []string{"请审核 / review it", "[M-ID-OLD-1] 须为本人证件原件", "未交 / missing", "免提交 / on file"}},
 		{"desk-2-reviewed", 1400, 640, []string{"符合 / passes", "已记录：已退回", "一次性告知书已保存"}},

@@ -13,6 +13,7 @@ const (
 	MaterialReceived MaterialState = "已收"  // handed in and checked
 	MaterialExempt   MaterialState = "免提交" // the hall already holds it ("submit only once")
 	MaterialPending  MaterialState = "待补"  // accepted now, to be supplied later
+	MaterialOptional MaterialState = "可选"  // not handed in, and not required
 )
 
 // ReceiptMaterial is one line of the materials list.
@@ -36,6 +37,11 @@ type ReceiptData struct {
 	QR        string   // URL or text for the progress and rating page; empty means no code
 	QRCaption string   // empty means 扫码查询进度、评价
 	Footer    []string // centred lines at the bottom, such as the hall's phone
+	// NoticeTitle and Notice, when Notice is set, print the one-time
+	// notice (一次性告知) under the materials: the title in large type,
+	// then each line (a material and what it must meet), wrapped.
+	NoticeTitle string
+	Notice      []string
 	// QRAsImage draws the code here and sends it as an image, for printers
 	// without the GS ( k QR command.
 	QRAsImage bool
@@ -49,9 +55,9 @@ const receiptQRModule = 6
 func Receipt(r ReceiptData) (*Doc, error) {
 	for _, m := range r.Materials {
 		switch m.State {
-		case MaterialReceived, MaterialExempt, MaterialPending:
+		case MaterialReceived, MaterialExempt, MaterialPending, MaterialOptional:
 		default:
-			return nil, fmt.Errorf("printer: receipt: material %q has state %q, want 已收, 免提交 or 待补", m.Name, m.State)
+			return nil, fmt.Errorf("printer: receipt: material %q has state %q, want 已收, 免提交, 待补 or 可选", m.Name, m.State)
 		}
 	}
 	title := r.Title
@@ -122,6 +128,21 @@ func Receipt(r ReceiptData) (*Doc, error) {
 		}
 	}
 	line(rule)
+	if len(r.Notice) > 0 {
+		d.Align(AlignCenter)
+		d.Bold(true)
+		d.Size(false, true)
+		line(r.NoticeTitle)
+		d.Size(false, false)
+		d.Bold(false)
+		d.Align(AlignLeft)
+		for _, n := range r.Notice {
+			for _, l := range wrap(n, Columns, 3) {
+				line(l)
+			}
+		}
+		line(rule)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("printer: receipt %s: %w", r.CaseNo, err)
 	}

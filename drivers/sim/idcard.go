@@ -179,7 +179,11 @@ func (s *IDCard) answer(cmd, para byte) (idcard.Status, []byte) {
 	defer s.mu.Unlock()
 	switch {
 	case cmd == 0x10 && para == 0xFF: // reset
-		s.found, s.chosen = false, false
+		// The reset drops the RF field, and the card with it: a card still
+		// on the reader answers a find afterwards as if placed anew. This
+		// is how the kiosk tells a read card is still there (an assumption
+		// about real SAM readers, to be checked on each model).
+		s.found, s.chosen, s.spent = false, false, false
 		return idcard.StatusOK, nil
 	case cmd == 0x11 && para == 0xFF: // SAM status
 		return idcard.StatusOK, nil
