@@ -370,7 +370,8 @@ func TestVisitEndToEnd(t *testing.T) {
 	}
 	m.Materials = scanned
 	page, _ := docscan.Simulated{Title: "居民身份证"}.Scan(ctx, docscan.Options{})
-	sum := sha256.Sum256(page[0].PNG)
+	stored, _ := page[0].Stored()
+	sum := sha256.Sum256(stored)
 	if m.Materials[0].SHA256 != hex.EncodeToString(sum[:]) {
 		t.Error("platform's blob hash differs from the scanned page")
 	}
@@ -387,7 +388,7 @@ func TestVisitEndToEnd(t *testing.T) {
 	}
 	got, _ := io.ReadAll(rc)
 	rc.Close()
-	if !bytes.Equal(got, page[0].PNG) {
+	if !bytes.Equal(got, stored) {
 		t.Error("platform's blob bytes differ from the scanned page")
 	}
 
