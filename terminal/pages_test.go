@@ -255,3 +255,39 @@ func rowOf(t *testing.T, k *Kiosk, code string) fyne.CanvasObject {
 	t.Fatalf("no row for %s", code)
 	return nil
 }
+
+// TestPagesKeptAcrossBack: the pages of a material stay through Back and
+// the same answer again, all of them, in order.
+func TestPagesKeptAcrossBack(t *testing.T) {
+	h := newHall(t, t.TempDir())
+	h.ui(func() {
+		h.k.start(&session{card: &sim.SampleCard})
+		if err := h.k.Choose("GA-0101"); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []string{"在", "已满16周岁"} {
+			if err := h.k.Answer(a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	for range 2 {
+		if err := h.k.ScanMaterial("M-PHOTO"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.ui(func() {
+		before := h.k.sess.pages["M-PHOTO"]
+		h.k.back()
+		if err := h.k.Answer("已满16周岁"); err != nil {
+			t.Fatal(err)
+		}
+		after := h.k.sess.pages["M-PHOTO"]
+		if h.k.Screen() != "materials" || len(after) != 2 || !bytes.Equal(after[0].Data, before[0].Data) || !bytes.Equal(after[1].Data, before[1].Data) {
+			t.Fatalf("after Back and the same answer: screen %s, %d pages, want materials with both", h.k.Screen(), len(after))
+		}
+		if got := texts(rowOf(t, h.k, "M-PHOTO")); !strings.Contains(got, "2 页") {
+			t.Errorf("row says %q, want 2 pages", got)
+		}
+	})
+}
