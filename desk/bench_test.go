@@ -92,7 +92,7 @@ func BenchmarkStackToStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		for j := 0; j+1 < len(ps); j += 2 {
-			data, ct, err := bind(ps[j : j+2])
+			data, ct, err := docscan.Bind(ps[j : j+2])
 			if err != nil {
 				b.Fatal(err)
 			}

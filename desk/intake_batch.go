@@ -148,22 +148,6 @@ func (b *batch) pagesOf(code string) []docscan.Page {
 	return ps
 }
 
-// bind is what a material of pages ps is captured as: its one page as
-// PNG, or its pages bound into one PDF.
-func bind(ps []docscan.Page) (data []byte, contentType string, err error) {
-	switch len(ps) {
-	case 0:
-		return nil, "", errors.New("no pages")
-	case 1:
-		// The page as docscan encodes it for keeping: a few grey levels or
-		// JPEG, chosen by measurement (≤ 150 KB, SSIM ≥ 0.95).
-		d, ct := ps[0].Stored()
-		return d, ct, nil
-	}
-	pdf, err := docscan.PDF(ps)
-	return pdf, "application/pdf", err
-}
-
 // ranges writes page numbers as a clerk reads them: 1-3,5.
 func ranges(ps []int) string {
 	var parts []string

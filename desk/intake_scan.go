@@ -54,7 +54,7 @@ func (in *intake) store(gen int, codes []string) {
 		if len(ps) == 0 {
 			continue
 		}
-		data, ct, err := bind(ps)
+		data, ct, err := docscan.Bind(ps)
 		if err == nil {
 			_, err = in.d.opt.Store.Capture(id, wire.MaterialRef{Code: code, Name: name, ContentType: ct}, data)
 		}

@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// Screen names the screen on show: welcome, find, question, materials or done.
+// Screen names the screen on show: welcome, find, question, materials,
+// pages (one material's scan) or done.
 // Unlike the methods below it may be called from any goroutine: it reads
 // the screen show recorded under mu, never the widgets.
 func (k *Kiosk) Screen() string {
@@ -19,6 +20,8 @@ func (k *Kiosk) Screen() string {
 		return "question"
 	case k.materials:
 		return "materials"
+	case k.pagesScreen:
+		return "pages"
 	case k.done:
 		return "done"
 	}
@@ -56,9 +59,10 @@ func (k *Kiosk) Answer(label string) error {
 	return fmt.Errorf("terminal: question %q has no choice %q", s.guide.Next.Text, label)
 }
 
-// ScanMaterial scans the material with this code of the guide on screen
-// and waits for the page to be stored. Unlike the methods above, call it
-// off the UI thread.
+// ScanMaterial scans one page into the material with this code of the
+// guide on screen, after those it has, waits for the material to be
+// stored, and goes back to the material list, as 扫描 and then 完成 do.
+// Unlike the methods above, call it off the UI thread.
 func (k *Kiosk) ScanMaterial(code string) error {
 	var done <-chan error
 	var err error
@@ -67,18 +71,29 @@ func (k *Kiosk) ScanMaterial(code string) error {
 			err = fmt.Errorf("terminal: no case on the %s screen", k.Screen())
 			return
 		}
+		if k.pgBusy {
+			err = fmt.Errorf("terminal: a scan is under way")
+			return
+		}
 		err = fmt.Errorf("terminal: %s needs no material %q", k.sess.guide.Code, code)
 		for _, m := range k.sess.guide.Materials {
 			if m.Code == code {
 				k.touch()
-				done = k.scanMaterial(m.Material)
+				k.openPages(m.Material)
+				done = k.addPage()
 			}
 		}
 	})
 	if done == nil {
 		return err
 	}
-	return <-done
+	err = <-done
+	k.doAndWait(func() {
+		if k.sess != nil && k.Screen() == "pages" && k.pgMat.Code == code {
+			k.pagesDone()
+		}
+	})
+	return err
 }
 
 // Submit submits the case and prints the receipt, as its button does,

@@ -1,9 +1,7 @@
 package terminal
 
 import (
-	"context"
 	"fmt"
-	"time"
 
 	"yici/sync/catalog"
 	"yici/sync/mask"
@@ -34,38 +32,15 @@ func (k *Kiosk) start(s *session) {
 	k.show(k.items)
 }
 
-// scanMaterial scans m in the background, so the screen stays alive and
-// says what is happening; the result arrives on the UI thread, and on the
-// returned channel for automation. A visit wiped meanwhile keeps nothing:
-// its draft is gone, so the capture fails and the page is not stored.
+// scanMaterial opens m's pages screen and, when m has no page yet, scans
+// its first at once (the citizen tapped 扫描 with it on the glass). The
+// returned channel gets the scan's result, or nil when nothing is scanned.
 func (k *Kiosk) scanMaterial(m catalog.Material) <-chan error {
-	done := make(chan error, 1)
-	s := k.sess
-	caseID := s.caseID // Back or Home may clear it while the scan runs
-	k.say("正在扫描，请稍候… / Scanning…")
-	k.submitBtn.Disable()
-	k.submitWhy.SetText("扫描完成后才能提交 / Submit once the scan is done")
-	k.confirm.Hide()
-	k.bg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		page, err := k.scan(ctx, caseID, m)
-		k.do(func() {
-			if k.sess != s || s.caseID != caseID {
-				return // the visit, or its draft, is gone
-			}
-			if err != nil {
-				k.say("扫描未成功，请重试或联系工作人员 / scan failed: " + err.Error())
-			} else {
-				k.say("")
-				s.captured[m.Code] = true
-				s.pages[m.Code] = page
-			}
-			k.refreshMaterials()
-		})
-		done <- err
-	})
-	return done
+	k.openPages(m)
+	if len(k.sess.pages[m.Code]) > 0 {
+		return done(nil)
+	}
+	return k.addPage()
 }
 
 // submit submits the visit's case, shows the done screen, and prints its
@@ -107,6 +82,10 @@ func (k *Kiosk) back() {
 		return
 	}
 	switch k.body.Objects[0] {
+	case k.pagesScreen:
+		if !k.pgBusy {
+			k.pagesDone()
+		}
 	case k.materials, k.question:
 		if len(s.answers) == 0 {
 			k.show(k.items)
@@ -159,6 +138,10 @@ func (k *Kiosk) wipe() {
 	k.find.results.Objects = nil
 	k.qChoices.Objects = nil
 	k.matList.Objects = nil
+	k.pgImage.Resource = nil // the last page on show leaves the screen too
+	k.pgImage.Refresh()
+	k.pgThumbs.Objects = nil
+	k.pgBusy, k.pgMat, k.pgSel = false, catalog.Material{}, 0
 	k.matScroll.ScrollToTop()
 	k.find.reset()
 	k.doneDetail.SetText("")

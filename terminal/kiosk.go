@@ -9,9 +9,7 @@ package terminal
 
 import (
 	"context"
-	"errors"
 	"maps"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -129,34 +127,44 @@ type Kiosk struct {
 	nextCat     *catalog.Catalog // a newer revision, used from the next visit on; UI thread
 
 	// Screens, built once.
-	welcome, items, question, materials, done fyne.CanvasObject
-	body                                      *fyne.Container
+	welcome, items, question, materials, pagesScreen, done fyne.CanvasObject
+	body                                                   *fyne.Container
 
-	greeting   *canvas.Text
-	welcomeTx  [2]*canvas.Text // what to do, in Chinese and English
-	find       finder
-	qTitle     *canvas.Text
-	qStep      *canvas.Text // 问题 2 / 3
-	qText      *canvas.Text
-	qHelp      *widget.Label
-	qChoices   *fyne.Container
-	itemTitle  *canvas.Text
-	itemGuide  *widget.Label
-	matList    *fyne.Container
-	matScroll  *container.Scroll // the material list; back to the top for each new list
-	submitBtn  *widget.Button
-	submitWhy  *widget.Label   // why Submit is grey, when it is
-	confirm    *fyne.Container // asks before a submission with nothing scanned
-	doneTitle  *canvas.Text
-	doneDetail *widget.Label
-	doneSync   *widget.Label
-	doneRating *widget.Label
-	doneCard   *canvas.Text       // 请取走身份证, while the card is on the reader
-	stopRating context.CancelFunc // ends a pending pad rating when the visit ends
-	status     *widget.Label
-	idle       *fyne.Container // the 还在吗？ overlay over everything, before the idle wipe
-	idleSecs   *canvas.Text
-	message    *widget.Label
+	greeting  *canvas.Text
+	welcomeTx [2]*canvas.Text // what to do, in Chinese and English
+	find      finder
+	qTitle    *canvas.Text
+	qStep     *canvas.Text // 问题 2 / 3
+	qText     *canvas.Text
+	qHelp     *widget.Label
+	qChoices  *fyne.Container
+	itemTitle *canvas.Text
+	itemGuide *widget.Label
+	matList   *fyne.Container
+	matScroll *container.Scroll // the material list; back to the top for each new list
+	submitBtn *widget.Button
+	submitWhy *widget.Label   // why Submit is grey, when it is
+	confirm   *fyne.Container // asks before a submission with nothing scanned
+	// The pages screen (pages.go): the material on it, the page chosen,
+	// whether a scan or capture runs; UI thread.
+	pgMat                                                 catalog.Material
+	pgSel, pgSeq                                          int
+	pgBusy                                                bool
+	pgTitle                                               *canvas.Text
+	pgStep                                                *widget.Label
+	pgImage                                               *canvas.Image
+	pgThumbs                                              *fyne.Container
+	pgAdd, pgRetake, pgDelete, pgEarlier, pgLater, pgDone *widget.Button
+	doneTitle                                             *canvas.Text
+	doneDetail                                            *widget.Label
+	doneSync                                              *widget.Label
+	doneRating                                            *widget.Label
+	doneCard                                              *canvas.Text       // 请取走身份证, while the card is on the reader
+	stopRating                                            context.CancelFunc // ends a pending pad rating when the visit ends
+	status                                                *widget.Label
+	idle                                                  *fyne.Container // the 还在吗？ overlay over everything, before the idle wipe
+	idleSecs                                              *canvas.Text
+	message                                               *widget.Label
 }
 
 // New builds the kiosk's screens in w. Call Run to start reading cards.
@@ -207,7 +215,7 @@ type session struct {
 	draftCode    string
 	draftAnswers []string
 	draftGuide   *catalog.Guide
-	pages        map[string][]byte // material code → its scanned page
+	pages        map[string][]docscan.Page // material code → its scanned pages, in order (never changed in place)
 
 	vault        wire.VaultAnswer
 	vaultFetched time.Time
@@ -262,7 +270,7 @@ func (k *Kiosk) startCase() (dropped []string, err error) {
 	id := wire.NewCaseID(k.cfg.Terminal, k.cfg.now())
 	captured := map[string]bool{}
 	exempt := map[string]wire.VaultEntry{}
-	pages := map[string][]byte{}
+	pages := map[string][]docscan.Page{}
 	var refs []wire.MaterialRef
 	items := make([]string, len(s.guide.Items))
 	for i, it := range s.guide.Items {
@@ -294,16 +302,15 @@ func (k *Kiosk) startCase() (dropped []string, err error) {
 	needed := map[string]bool{}
 	for _, m := range s.guide.Materials {
 		needed[m.Code] = true
-		page, ok := oldPages[m.Code]
+		ps, ok := oldPages[m.Code]
 		if !ok {
 			continue
 		}
-		ref := wire.MaterialRef{Code: m.Code, Name: m.Name, ContentType: http.DetectContentType(page)}
-		if _, err := k.cfg.Store.Capture(id, ref, page); err != nil {
+		if err := k.capture(id, m.Material, ps); err != nil {
 			k.cfg.Store.DiscardCase(id)
 			return nil, err
 		}
-		captured[m.Code], pages[m.Code] = true, page
+		captured[m.Code], pages[m.Code] = true, ps
 	}
 	if old != "" {
 		for _, m := range oldGuide.Materials {
@@ -327,27 +334,4 @@ func (k *Kiosk) lookupVault(ctx context.Context, s *session) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	s.vault, s.vaultFetched, s.vaultFresh, s.vaultErr = k.cfg.Vault(ctx, s.card.IDNumber)
-}
-
-// scan captures one material: the scanner's first page goes to the store
-// with its outbox entry in one transaction.
-// It runs off the UI thread (a real scanner takes seconds) and touches no
-// session state: the caller marks the material captured, and keeps the
-// page it returns for the rest of the visit.
-func (k *Kiosk) scan(ctx context.Context, caseID string, m catalog.Material) ([]byte, error) {
-	pages, err := k.cfg.Scanner.Scan(ctx, docscan.Options{MaxPages: 1})
-	if err != nil {
-		return nil, err
-	}
-	if len(pages) == 0 {
-		return nil, errors.New("扫描仪没有送出页面 / the scanner returned no page")
-	}
-	// The page as docscan encodes it for keeping (a few grey levels or
-	// JPEG, chosen by measurement: ≤ 150 KB, SSIM ≥ 0.95), not the raw scan.
-	data, ct := pages[0].Stored()
-	ref := wire.MaterialRef{Code: m.Code, Name: m.Name, ContentType: ct}
-	if _, err = k.cfg.Store.Capture(caseID, ref, data); err != nil {
-		return nil, err
-	}
-	return data, nil
 }

@@ -66,6 +66,8 @@ func (k *Kiosk) build() {
 		container.NewVBox(k.itemTitle, k.itemGuide),
 		container.NewVBox(k.submitWhy, k.confirm, k.submitBtn), nil, nil, k.matScroll)
 
+	k.buildPages()
+
 	// Done: the receipt is printed; the status follows the upload.
 	k.doneTitle = bigText("已受理 · 回执已打印", 40)
 	k.doneDetail = widget.NewLabel("")
@@ -263,7 +265,9 @@ func (k *Kiosk) refreshMaterials() {
 		e, onFile := s.exempt[m.Code]
 		switch {
 		case s.captured[m.Code]:
-			action = widget.NewLabel("✓ 已收 / received")
+			action = container.NewHBox(
+				widget.NewLabel(fmt.Sprintf("✓ 已收 / received · %d 页", len(s.pages[m.Code]))),
+				widget.NewButtonWithIcon("查看 / Pages", theme.DocumentIcon(), func() { k.touch(); k.openPages(m) }))
 		case onFile:
 			src := "已有电子证照"
 			if e.Source == wire.SourceCase {
@@ -281,6 +285,9 @@ func (k *Kiosk) refreshMaterials() {
 	k.submitBtn.Enable()
 	k.submitWhy.SetText("")
 	switch {
+	case k.pgBusy:
+		k.submitBtn.Disable()
+		k.submitWhy.SetText("扫描完成后才能提交 / Submit once the scan is done")
 	case s.cardGone:
 		k.submitBtn.Disable()
 		k.submitWhy.SetText("请先放回您的身份证，才能提交 / Put your ID card back to submit")

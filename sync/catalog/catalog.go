@@ -91,6 +91,9 @@ type Material struct {
 	// letter; 0 means DefaultDeferDays. An item's entry may set its own;
 	// otherwise it comes from the library.
 	DeferDays int `json:"defer_days,omitempty"`
+	// MaxPages is the most pages the applicant may scan for it at the
+	// kiosk (a 户口簿 or a contract has many); 0 means DefaultMaxPages.
+	MaxPages int `json:"max_pages,omitempty"`
 }
 
 // DefaultValidDays is how long a confirmed copy stays on file when its
@@ -101,6 +104,18 @@ const DefaultValidDays = 365
 // when its material does not say: a month, time enough to fetch a document
 // from another body, short enough that an open gap is noticed (S6).
 const DefaultDeferDays = 30
+
+// DefaultMaxPages is how many pages a material may have when it does not
+// say.
+const DefaultMaxPages = 10
+
+// PageLimit returns the most pages the applicant may scan for m.
+func (m *Material) PageLimit() int {
+	if m.MaxPages <= 0 {
+		return DefaultMaxPages
+	}
+	return m.MaxPages
+}
 
 // Deferral returns how many days a deferred copy of m may follow the
 // acceptance.

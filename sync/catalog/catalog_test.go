@@ -132,6 +132,7 @@ func TestCheckRejects(t *testing.T) {
 		{"material without criteria", func(c *Catalog) { c.Items[0].Materials[1].Criteria = nil }, "item A material M-X: no review criteria"},
 		{"negative validity", func(c *Catalog) { c.Items[0].Materials[1].ValidDays = -1 }, "item A material M-X: valid_days -1"},
 		{"negative deferral", func(c *Catalog) { c.Items[0].Materials[1].DeferDays = -3 }, "item A material M-X: defer_days -3"},
+		{"negative page limit", func(c *Catalog) { c.Items[0].Materials[1].MaxPages = -2 }, "item A material M-X: max_pages -2"},
 		{"duplicate material", func(c *Catalog) { c.Items[0].Materials[1].Code = "M-ID" }, "item A material M-ID: duplicate code"},
 		{"unresolvable material", func(c *Catalog) { c.Items[1].Materials[0].Code = "M-NONE" }, "item B material M-NONE: name is required"},
 		{"one code two names", func(c *Catalog) {

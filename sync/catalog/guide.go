@@ -207,6 +207,9 @@ func mergeNeed(ns []Needed, at map[string]int, m Material, owner string) []Neede
 	}
 	n.Original = n.Original || m.Original
 	n.Copies = max(n.Copies, m.Copies)
+	if n.MaxPages != m.MaxPages { // the largest limit: every item's document fits
+		n.MaxPages = max(n.PageLimit(), m.PageLimit())
+	}
 	for _, cr := range m.Criteria {
 		dup := false
 		for _, have := range n.Criteria {

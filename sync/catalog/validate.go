@@ -158,7 +158,7 @@ func (k *checker) material(m *Material, path []string) {
 	if m.Name == "" && lib != nil && lib != m {
 		m.Name, m.Source, m.Form, m.Copies, m.Original = lib.Name, lib.Source, lib.Form, lib.Copies, lib.Original
 		m.Criteria = append([]Criterion(nil), lib.Criteria...)
-		m.ValidDays = lib.ValidDays
+		m.ValidDays, m.MaxPages = lib.ValidDays, lib.MaxPages
 	}
 	if m.DeferDays == 0 && lib != nil && lib != m {
 		m.DeferDays = lib.DeferDays // the entry's own deadline, else the library's
@@ -190,6 +190,9 @@ func (k *checker) material(m *Material, path []string) {
 	}
 	if m.DeferDays < 0 {
 		k.add(path, "defer_days %d, want zero (the default, %d) or more", m.DeferDays, DefaultDeferDays)
+	}
+	if m.MaxPages < 0 {
+		k.add(path, "max_pages %d, want zero (the default, %d) or more", m.MaxPages, DefaultMaxPages)
 	}
 	if len(m.Criteria) == 0 {
 		k.add(path, "no review criteria (审核准则)")
