@@ -75,6 +75,8 @@ var (
 	clerkRead = rule{roles: []Role{RoleDesk}, clerk: true, personal: true}
 	clerkAct  = rule{roles: []Role{RoleDesk}, clerk: true}
 	desks     = rule{roles: []Role{RoleDesk}}
+	kiosks    = rule{roles: []Role{RoleKiosk}}
+	boards    = rule{roles: []Role{RoleDisplay, RoleDesk}} // numbers and windows only
 )
 
 // access is the whole authorisation table: "METHOD pattern" → rule. A
@@ -103,6 +105,16 @@ var access = map[string]rule{
 	"GET /v1/whoami":                   everyone,
 	"POST /v1/token":                   everyone,
 	"GET /v1/appcode/key":              everyone, // public keys only (appcode.go)
+	// The hall queue (queue.go): tickets of the caller's hall only.
+	"PUT /v1/queue/tickets/{id}":           kiosks, // {id} begins with the kiosk's name
+	"POST /v1/queue/tickets/{id}/printed":  kiosks,
+	"POST /v1/queue/next":                  clerkAct,
+	"POST /v1/queue/tickets/{id}/recall":   clerkAct,
+	"POST /v1/queue/tickets/{id}/no_show":  clerkAct,
+	"POST /v1/queue/tickets/{id}/hold":     clerkAct,
+	"POST /v1/queue/tickets/{id}/transfer": clerkAct,
+	"POST /v1/queue/tickets/{id}/finish":   clerkAct,
+	"GET /v1/queue/board":                  boards,
 }
 
 // kioskEventKinds are the events a kiosk may send; every other kind is a

@@ -222,7 +222,8 @@ func OpenBolt(dir string) (*BoltStorage, error) {
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketCases, bucketReceived, bucketTerminals, bucketTokens,
 			bucketMeta, bucketVault, bucketEvents, bucketCaseEv, bucketCatalog, bucketSummaries, bucketHallRecv, bucketApplicant,
-			bucketClerks, bucketSessions, bucketSignInMisses} {
+			bucketClerks, bucketSessions, bucketSignInMisses,
+			bucketTickets, bucketWaiting, bucketCalls, bucketCurrent, bucketNumbers, bucketQueueSeq} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -194,6 +194,13 @@ func New(st Storage, opt Options) *Server {
 	s.handle("/v1/token", s.rotateToken)
 	s.handle(wire.SessionPath, s.session)
 	s.handle(wire.AppCodeKeyPath, s.appCodeKeys)
+	s.handle("/v1/queue/tickets/{id}", s.putTicket)
+	s.handle("/v1/queue/tickets/{id}/printed", s.ticketPrinted)
+	for _, a := range []string{wire.ActRecall, wire.ActNoShow, wire.ActHold, wire.ActTransfer, wire.ActFinish} {
+		s.handle("/v1/queue/tickets/{id}/"+a, s.ticketAct(a))
+	}
+	s.handle("/v1/queue/next", s.queueNext)
+	s.handle("/v1/queue/board", s.queueBoard)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, wire.CodeNotFound, "no such path: "+r.URL.Path, nil)
 	})

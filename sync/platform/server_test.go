@@ -41,6 +41,7 @@ type fixture struct {
 	// desk is desk-00's token, of kiosk-01's hall, and session the one of
 	// clerk 0001 signed in there: the caller of clerk reads (asClerk).
 	desk, session string
+	display       string // a display of the hall, once token2display enrolled it
 }
 
 // sampleCatalog3 is the sample catalogue published as revision 3, the

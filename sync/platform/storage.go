@@ -27,6 +27,16 @@ var (
 	ErrTooLong = errors.New("bytes past the upload's length")
 )
 
+// Queue errors (Storage.PutTicket).
+var (
+	// ErrNumberTaken: an offline number given already that day in the
+	// hall, or of a band another kiosk of the hall used that day.
+	ErrNumberTaken = errors.New("queue number taken")
+	// ErrExhausted: the platform's numbers of a category are used up for
+	// the day.
+	ErrExhausted = errors.New("queue numbers used up for the day")
+)
+
 // ErrQuota: the bytes would take their sender past its staging quota.
 var ErrQuota = errors.New("staging quota exceeded")
 
@@ -289,6 +299,34 @@ type Storage interface {
 	// their Expires, or unused (LastUsed) for idle or more. It returns how
 	// many it removed.
 	DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int, error)
+
+	// The hall queue (queue.go). A ticket may name a case: backends keep
+	// tickets sealed at rest. Numbers are kept per hall, day and category,
+	// and a number is given at most once per hall and day.
+	//
+	// PutTicket stores q, a ticket a kiosk issued, unless a ticket of its
+	// id exists. A ticket without a Number is given the next of its hall,
+	// day and category (wire.OnlineNumber); one with a Number (offline)
+	// keeps it. 1. Stored: (q as stored, true, nil). 2. A ticket of that id
+	// issued alike (sameIssue) exists: (it, false, nil), nothing changes.
+	// 3. One issued otherwise: ErrConflict. 4. q's Number is given already
+	// that day in the hall, or its band is another kiosk's that day:
+	// ErrNumberTaken. 5. The category's numbers are used up: ErrExhausted.
+	PutTicket(ctx context.Context, q QueueTicket) (QueueTicket, bool, error)
+	// GetTicket returns the ticket id; ErrNotFound if none.
+	GetTicket(ctx context.Context, id string) (QueueTicket, error)
+	// NextTicket takes, atomically, the first waiting ticket of hall on
+	// day in one of categories (priority first, then QueuedAt, then id),
+	// marks it called by clerk at window at at and returns it: no two
+	// calls ever get the same ticket. ErrNotFound if none is waiting.
+	NextTicket(ctx context.Context, hall, day string, categories []string, window, clerk string, at time.Time) (QueueTicket, error)
+	// UpdateTicket calls f on the ticket id and, if f returns nil, stores
+	// what f made of it, atomically, the queue's indexes in step; f's
+	// error is returned as it is and nothing changes. ErrNotFound if none.
+	UpdateTicket(ctx context.Context, id string, f func(*QueueTicket) error) (QueueTicket, error)
+	// QueueBoard returns the board of hall on day, with up to last of its
+	// last calls.
+	QueueBoard(ctx context.Context, hall, day string, last int) (wire.Board, error)
 }
 
 // Equal reports whether two manifests have the same content, which is what
