@@ -158,8 +158,8 @@ func (k *Kiosk) wipe() {
 	k.find.query, k.find.shown = "", nil
 	k.find.results.Objects = nil
 	k.qChoices.Objects = nil
+	k.matRows, k.matFirst, k.matStarts = nil, 0, nil
 	k.matList.Objects = nil
-	k.matScroll.ScrollToTop()
 	k.find.reset()
 	k.doneDetail.SetText("")
 	k.doneSync.SetText("")

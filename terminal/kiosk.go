@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
 	"yici/drivers/docscan"
@@ -132,31 +130,38 @@ type Kiosk struct {
 	welcome, items, question, materials, done fyne.CanvasObject
 	body                                      *fyne.Container
 
-	greeting   *canvas.Text
-	welcomeTx  [2]*canvas.Text // what to do, in Chinese and English
+	greeting   *widget.Label
+	welcomeTx  [2]*widget.Label // what to do, in Chinese and English
 	find       finder
-	qTitle     *canvas.Text
-	qStep      *canvas.Text // 问题 2 / 3
-	qText      *canvas.Text
+	qTitle     *widget.Label
+	qStep      *widget.Label // 问题 2 / 3
+	qText      *widget.Label
 	qHelp      *widget.Label
 	qChoices   *fyne.Container
-	itemTitle  *canvas.Text
+	itemTitle  *widget.Label
 	itemGuide  *widget.Label
 	matList    *fyne.Container
-	matScroll  *container.Scroll // the material list; back to the top for each new list
+	matRows    []fyne.CanvasObject // every row of the checklist; matList shows a page of them
+	matFirst   int                 // the first row on show
+	matStarts  []int               // the first rows of the pages before, for 上一页
+	matFit     *fitRows
+	matPager   *fyne.Container
+	matPageLbl *widget.Label
+	matPrev    *widget.Button
+	matNext    *widget.Button
 	submitBtn  *widget.Button
-	submitWhy  *widget.Label   // why Submit is grey, when it is
+	submitWhy  *quietLabel     // why Submit is grey, when it is
 	confirm    *fyne.Container // asks before a submission with nothing scanned
-	doneTitle  *canvas.Text
+	doneTitle  *widget.Label
 	doneDetail *widget.Label
 	doneSync   *widget.Label
 	doneRating *widget.Label
-	doneCard   *canvas.Text       // 请取走身份证, while the card is on the reader
+	doneCard   *widget.Label      // 请取走身份证, while the card is on the reader
 	stopRating context.CancelFunc // ends a pending pad rating when the visit ends
 	status     *widget.Label
 	idle       *fyne.Container // the 还在吗？ overlay over everything, before the idle wipe
-	idleSecs   *canvas.Text
-	message    *widget.Label
+	idleSecs   *widget.Label
+	message    *quietLabel
 }
 
 // New builds the kiosk's screens in w. Call Run to start reading cards.
