@@ -46,6 +46,7 @@ type finder struct {
 	keys    fyne.CanvasObject
 	themes  *fyne.Container
 	toggle  *widget.Button
+	large   bool // elder mode's type
 }
 
 func (k *Kiosk) buildFind() fyne.CanvasObject {
@@ -85,30 +86,34 @@ func (k *Kiosk) buildFind() fyne.CanvasObject {
 		k.touch()
 		if f.lower.Objects[0] == f.keys {
 			f.lower.Objects[0] = f.themes
-			f.toggle.SetText("用键盘找 / Keyboard")
+			f.toggleText()
 			f.queryTx.Text = "请点下方的主题 / pick a life event below"
 			f.queryTx.Refresh()
 		} else {
 			f.lower.Objects[0] = f.keys
-			f.toggle.SetText("按主题找 / By life event")
+			f.toggleText()
 			k.typeQuery(f.query)
 		}
 		f.lower.Refresh()
 	})
-	top := container.NewVBox(k.greeting, container.NewBorder(nil, nil, nil, target(f.toggle), f.queryTx))
-	bottom := container.NewVBox(container.NewBorder(nil, nil, target(prev), target(next), f.pageLbl), f.lower)
-	return container.NewBorder(top, bottom, nil, nil, f.results)
+	// The pager flanks the results and the toggle the greeting, for the
+	// keyboard to fit under elder mode's type.
+	top := container.NewBorder(nil, nil, nil, target(f.toggle), container.NewVBox(k.greeting, f.queryTx))
+	f.pageLbl.Wrapping = fyne.TextWrapWord
+	results := container.NewBorder(nil, nil, target(prev), target(next), container.NewBorder(nil, f.pageLbl, nil, nil, f.results))
+	return container.NewBorder(top, f.lower, nil, nil, results)
 }
 
-// key is a key of the on-screen keyboard: at least minTarget square, but
-// not as wide as its label's padding would make it, for ten keys in elder
-// mode's type to fit a 1024 px wide screen (a key's two characters do).
+// key is a key of the on-screen keyboard, or a theme: minTarget square at
+// least, but not as large as its label's padding would make it, for ten
+// keys (four themes) in elder mode's type to fit a 1024×768 screen (their
+// words do).
 func key(b *widget.Button) fyne.CanvasObject { return container.New(keyLayout{}, b) }
 
 type keyLayout struct{}
 
 func (keyLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
-	return fyne.NewSize(minTarget, max(minTarget, objs[0].MinSize().Height))
+	return fyne.NewSquareSize(minTarget)
 }
 
 func (keyLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
@@ -123,15 +128,30 @@ func (f *finder) layoutFor(large bool) {
 	if large {
 		cols = 4
 	}
+	f.large = large
 	f.themes.Layout = layout.NewGridLayoutWithColumns(cols)
 	f.themes.Refresh()
+	f.toggleText()
+}
+
+// toggleText names what the toggle turns to: in elder mode in Chinese
+// only, for the greeting beside it to keep to one line.
+func (f *finder) toggleText() {
+	zh, en := "按主题找", "By life event"
+	if f.lower.Objects[0] != f.keys {
+		zh, en = "用键盘找", "Keyboard"
+	}
+	if !f.large {
+		zh += " / " + en
+	}
+	f.toggle.SetText(zh)
 }
 
 // reset puts the find screen as a new visit finds it: the keyboard, not
 // the themes, and the first page.
 func (f *finder) reset() {
 	f.lower.Objects[0] = f.keys
-	f.toggle.SetText("按主题找 / By life event")
+	f.toggleText()
 	f.lower.Refresh()
 	f.page = 0
 }

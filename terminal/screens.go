@@ -76,7 +76,7 @@ func (k *Kiosk) build() {
 	k.question = k.buildQuestion()
 
 	// Materials of the chosen item, with their review criteria (S4).
-	k.itemTitle = bigText("", theme.SizeNameHeadingText)
+	k.itemTitle = bigText("", theme.SizeNameSubHeadingText)
 	k.itemGuide = widget.NewLabel("")
 	k.itemGuide.Wrapping = fyne.TextWrapWord
 	k.matFit = &fitRows{onFit: func() { k.matPaged() }}
@@ -89,20 +89,27 @@ func (k *Kiosk) build() {
 	sure := widget.NewButtonWithIcon("确定提交 / Submit anyway", theme.ConfirmIcon(), func() { k.touch(); k.confirm.Hide(); k.submit() })
 	sure.Importance = widget.HighImportance
 	notYet := widget.NewButtonWithIcon("取消，去扫描 / Cancel", theme.CancelIcon(), func() { k.touch(); k.confirm.Hide() })
-	ask := widget.NewLabel("您本次没有扫描任何材料，只凭已有材料提交吗？ / Nothing was scanned: submit with what is on file only?")
+	ask := bigText("您本次没有扫描任何材料，只凭已有材料提交吗？ / Nothing was scanned: submit with what is on file only?", theme.SizeNameSubHeadingText)
 	ask.Wrapping = fyne.TextWrapWord
-	k.confirm = container.NewVBox(ask, container.NewGridWithColumns(2, target(notYet), target(sure)))
+	// The question takes the whole screen while asked, over the checklist
+	// (one decision per screen), and its taps: a 1024×768 screen in elder
+	// mode's type has no room for it under the list.
+	k.confirm = container.NewStack(
+		newShield(func() {}),
+		canvas.NewRectangle(theme.Color(theme.ColorNameBackground)),
+		container.NewVBox(layout.NewSpacer(), ask, container.NewGridWithColumns(2, target(notYet), target(sure)), layout.NewSpacer()))
 	k.confirm.Hide()
 	// A bundle can list more than fits: the list pages, with big buttons
 	// (finger drags do not scroll in Fyne, fyne-io/fyne#5755).
 	k.matPageLbl = widget.NewLabel("")
 	k.matPageLbl.Alignment = fyne.TextAlignCenter
+	k.matPageLbl.Wrapping = fyne.TextWrapWord
 	k.matPrev = widget.NewButtonWithIcon("上一页", theme.NavigateBackIcon(), func() { k.touch(); k.matPage(-1) })
 	k.matNext = widget.NewButtonWithIcon("下一页", theme.NavigateNextIcon(), func() { k.touch(); k.matPage(1) })
 	k.matPager = container.NewBorder(nil, nil, target(k.matPrev), target(k.matNext), k.matPageLbl)
-	k.materials = container.NewBorder(
+	k.materials = container.NewStack(container.NewBorder(
 		k.itemTitle,
-		container.NewVBox(k.matPager, k.submitWhy, k.confirm, target(k.submitBtn)), nil, nil, k.matList)
+		container.NewVBox(k.matPager, k.submitWhy, target(k.submitBtn)), nil, nil, k.matList), k.confirm)
 
 	// Done: the receipt is printed; the status follows the upload.
 	k.doneTitle = bigText("已受理 · 回执已打印", theme.SizeNameHeadingText)
@@ -164,7 +171,7 @@ func (k *Kiosk) content() fyne.CanvasObject {
 			}
 			b.b.SetText(text)
 		}
-		title.TextSize = theme.Size(theme.SizeNameSubHeadingText)
+		title.TextSize = max(26, theme.Size(theme.SizeNameText)) // the hall, not the task: as large as body text in elder mode
 		title.Refresh()
 	}
 	words()
@@ -185,7 +192,7 @@ func (k *Kiosk) content() fyne.CanvasObject {
 	header := container.NewStack(band, container.NewPadded(title))
 	return container.NewStack(container.NewBorder(
 		container.NewVBox(header, bar),
-		container.NewVBox(k.message, widget.NewSeparator(), k.status),
+		container.NewVBox(k.message, k.status), // the status in caption type, for the staff
 		nil, nil, container.NewPadded(k.body)), k.idle)
 }
 
@@ -407,7 +414,7 @@ func (k *Kiosk) matPaged() {
 		shown-- // the guide
 	}
 	more := k.matFirst+shown < n
-	text := fmt.Sprintf("共 %d 项材料，请点“下一页” / %d materials: tap 下一页", n, n)
+	text := fmt.Sprintf("共 %d 项材料", n)
 	if shown > 0 {
 		text = fmt.Sprintf("材料 %d–%d / 共 %d 项", k.matFirst+1, k.matFirst+shown, n)
 	}
