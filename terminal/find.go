@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -18,7 +17,13 @@ import (
 
 // resultsPerPage keeps every result button large enough for a finger;
 // finger drags do not scroll in Fyne (fyne-io/fyne#5755), so lists page.
-const resultsPerPage = 6
+// Elder mode shows fewer, in one column, for its larger type.
+func (k *Kiosk) resultsPerPage() (n, columns int) {
+	if scale() > k.cfg.Scale {
+		return 1, 1
+	}
+	return 4, 2
+}
 
 // entry is a result line: an item or a bundle (一件事).
 type entry struct {
@@ -34,20 +39,22 @@ type finder struct {
 	query   string
 	shown   []entry
 	page    int
-	queryTx *canvas.Text
+	queryTx *widget.Label
 	results *fyne.Container
 	pageLbl *widget.Label
 	lower   *fyne.Container // the keyboard or the themes
 	keys    fyne.CanvasObject
 	themes  *fyne.Container
 	toggle  *widget.Button
+	large   bool // elder mode's type
 }
 
 func (k *Kiosk) buildFind() fyne.CanvasObject {
 	f := &k.find
-	f.queryTx = bigText("", 26)
+	f.queryTx = bigText("", theme.SizeNameText)
 	f.results = container.NewGridWithColumns(2)
 	f.pageLbl = widget.NewLabel("")
+	f.pageLbl.Alignment = fyne.TextAlignCenter
 	prev := widget.NewButtonWithIcon("上一页", theme.NavigateBackIcon(), func() { k.touch(); k.showResults(f.page - 1) })
 	next := widget.NewButtonWithIcon("下一页", theme.NavigateNextIcon(), func() { k.touch(); k.showResults(f.page + 1) })
 
@@ -56,17 +63,17 @@ func (k *Kiosk) buildFind() fyne.CanvasObject {
 		var keys []fyne.CanvasObject
 		for _, r := range row {
 			letter := strings.ToLower(string(r))
-			keys = append(keys, widget.NewButton(string(r), func() { k.touch(); k.typeQuery(f.query + letter) }))
+			keys = append(keys, key(widget.NewButton(string(r), func() { k.touch(); k.typeQuery(f.query + letter) })))
 		}
 		if row == "ZXCVBNM" {
 			keys = append(keys,
-				widget.NewButton("退格", func() {
+				key(widget.NewButton("退格", func() {
 					k.touch()
 					if r := []rune(f.query); len(r) > 0 {
 						k.typeQuery(string(r[:len(r)-1]))
 					}
-				}),
-				widget.NewButton("清空", func() { k.touch(); k.typeQuery("") }))
+				})),
+				key(widget.NewButton("清空", func() { k.touch(); k.typeQuery("") })))
 		}
 		rows = append(rows, container.NewGridWithColumns(10, keys...))
 	}
@@ -79,26 +86,72 @@ func (k *Kiosk) buildFind() fyne.CanvasObject {
 		k.touch()
 		if f.lower.Objects[0] == f.keys {
 			f.lower.Objects[0] = f.themes
-			f.toggle.SetText("用键盘找 / Keyboard")
+			f.toggleText()
 			f.queryTx.Text = "请点下方的主题 / pick a life event below"
 			f.queryTx.Refresh()
 		} else {
 			f.lower.Objects[0] = f.keys
-			f.toggle.SetText("按主题找 / By life event")
+			f.toggleText()
 			k.typeQuery(f.query)
 		}
 		f.lower.Refresh()
 	})
-	top := container.NewVBox(k.greeting, container.NewBorder(nil, nil, nil, f.toggle, f.queryTx))
-	bottom := container.NewVBox(container.NewHBox(prev, layout.NewSpacer(), f.pageLbl, layout.NewSpacer(), next), f.lower)
-	return container.NewBorder(top, bottom, nil, nil, f.results)
+	// The pager flanks the results and the toggle the greeting, for the
+	// keyboard to fit under elder mode's type.
+	top := container.NewBorder(nil, nil, nil, target(f.toggle), container.NewVBox(k.greeting, f.queryTx))
+	f.pageLbl.Wrapping = fyne.TextWrapWord
+	results := container.NewBorder(nil, nil, target(prev), target(next), container.NewBorder(nil, f.pageLbl, nil, nil, f.results))
+	return container.NewBorder(top, f.lower, nil, nil, results)
+}
+
+// key is a key of the on-screen keyboard, or a theme: minTarget square at
+// least, but not as large as its label's padding would make it, for ten
+// keys (four themes) in elder mode's type to fit a 1024×768 screen (their
+// words do).
+func key(b *widget.Button) fyne.CanvasObject { return container.New(keyLayout{}, b) }
+
+type keyLayout struct{}
+
+func (keyLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	return fyne.NewSquareSize(minTarget)
+}
+
+func (keyLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	objs[0].Move(fyne.Position{})
+	objs[0].Resize(size)
+}
+
+// layoutFor sets the themes' columns for the type size: four in elder
+// mode, for their names to fit a 1024 px wide screen.
+func (f *finder) layoutFor(large bool) {
+	cols := 5
+	if large {
+		cols = 4
+	}
+	f.large = large
+	f.themes.Layout = layout.NewGridLayoutWithColumns(cols)
+	f.themes.Refresh()
+	f.toggleText()
+}
+
+// toggleText names what the toggle turns to: in elder mode in Chinese
+// only, for the greeting beside it to keep to one line.
+func (f *finder) toggleText() {
+	zh, en := "按主题找", "By life event"
+	if f.lower.Objects[0] != f.keys {
+		zh, en = "用键盘找", "Keyboard"
+	}
+	if !f.large {
+		zh += " / " + en
+	}
+	f.toggle.SetText(zh)
 }
 
 // reset puts the find screen as a new visit finds it: the keyboard, not
 // the themes, and the first page.
 func (f *finder) reset() {
 	f.lower.Objects[0] = f.keys
-	f.toggle.SetText("按主题找 / By life event")
+	f.toggleText()
 	f.lower.Refresh()
 	f.page = 0
 }
@@ -110,7 +163,7 @@ func (k *Kiosk) useCatalog(c *catalog.Catalog) {
 	f.index = search.New(c)
 	themes := make([]fyne.CanvasObject, 0, len(c.Themes))
 	for _, t := range c.Themes {
-		themes = append(themes, widget.NewButton(t.Name, func() { k.touch(); k.showTheme(&t) }))
+		themes = append(themes, key(widget.NewButton(t.Name, func() { k.touch(); k.showTheme(&t) })))
 	}
 	f.themes.Objects = themes
 }
@@ -179,6 +232,8 @@ func (k *Kiosk) showTheme(t *catalog.Theme) {
 
 func (k *Kiosk) showResults(p int) {
 	f := &k.find
+	resultsPerPage, cols := k.resultsPerPage()
+	f.results.Layout = layout.NewGridLayoutWithColumns(cols)
 	pages := max(1, (len(f.shown)+resultsPerPage-1)/resultsPerPage)
 	if p < 0 || p >= pages {
 		return
@@ -195,7 +250,7 @@ func (k *Kiosk) showResults(p int) {
 		if e.bundle {
 			b.Importance = widget.HighImportance
 		}
-		objs = append(objs, b)
+		objs = append(objs, target(b))
 	}
 	f.results.Objects = objs
 	f.pageLbl.SetText(fmt.Sprintf("第 %d / %d 页", p+1, pages))
@@ -257,9 +312,9 @@ func (k *Kiosk) advance() {
 }
 
 func (k *Kiosk) buildQuestion() fyne.CanvasObject {
-	k.qTitle = bigText("", 26)
-	k.qStep = bigText("", 22)
-	k.qText = bigText("", 32)
+	k.qTitle = bigText("", theme.SizeNameSubHeadingText)
+	k.qStep = bigText("", theme.SizeNameText)
+	k.qText = bigText("", theme.SizeNameHeadingText)
 	k.qHelp = widget.NewLabel("")
 	k.qHelp.Wrapping = fyne.TextWrapWord
 	k.qChoices = container.NewVBox()
@@ -288,7 +343,7 @@ func (k *Kiosk) askQuestion(g *catalog.Guide) {
 			b.SetText("✓ " + c.Label + "（您上次的选择 / your earlier answer）")
 			b.Importance = widget.HighImportance
 		}
-		objs = append(objs, b)
+		objs = append(objs, target(b))
 	}
 	k.qChoices.Objects = objs
 	k.qChoices.Refresh()

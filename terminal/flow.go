@@ -137,12 +137,12 @@ func (k *Kiosk) wipe() {
 	k.find.query, k.find.shown = "", nil
 	k.find.results.Objects = nil
 	k.qChoices.Objects = nil
+	k.matRows, k.matFirst, k.matStarts = nil, 0, nil
 	k.matList.Objects = nil
 	k.pgImage.Resource = nil // the last page on show leaves the screen too
 	k.pgImage.Refresh()
 	k.pgThumbs.Objects = nil
 	k.pgBusy, k.pgMat, k.pgSel = false, catalog.Material{}, 0
-	k.matScroll.ScrollToTop()
 	k.find.reset()
 	k.doneDetail.SetText("")
 	k.doneSync.SetText("")

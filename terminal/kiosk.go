@@ -16,7 +16,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
 	"yici/drivers/docscan"
@@ -130,41 +129,48 @@ type Kiosk struct {
 	welcome, items, question, materials, pagesScreen, done fyne.CanvasObject
 	body                                                   *fyne.Container
 
-	greeting  *canvas.Text
-	welcomeTx [2]*canvas.Text // what to do, in Chinese and English
-	find      finder
-	qTitle    *canvas.Text
-	qStep     *canvas.Text // 问题 2 / 3
-	qText     *canvas.Text
-	qHelp     *widget.Label
-	qChoices  *fyne.Container
-	itemTitle *canvas.Text
-	itemGuide *widget.Label
-	matList   *fyne.Container
-	matScroll *container.Scroll // the material list; back to the top for each new list
-	submitBtn *widget.Button
-	submitWhy *widget.Label   // why Submit is grey, when it is
-	confirm   *fyne.Container // asks before a submission with nothing scanned
+	greeting   *widget.Label
+	welcomeTx  [2]*widget.Label // what to do, in Chinese and English
+	find       finder
+	qTitle     *widget.Label
+	qStep      *widget.Label // 问题 2 / 3
+	qText      *widget.Label
+	qHelp      *widget.Label
+	qChoices   *fyne.Container
+	itemTitle  *widget.Label
+	itemGuide  *widget.Label
+	matList    *fyne.Container
+	matRows    []fyne.CanvasObject // every row of the checklist; matList shows a page of them
+	matFirst   int                 // the first row on show
+	matStarts  []int               // the first rows of the pages before, for 上一页
+	matFit     *fitRows
+	matPager   *fyne.Container
+	matPageLbl *widget.Label
+	matPrev    *widget.Button
+	matNext    *widget.Button
+	submitBtn  *widget.Button
+	submitWhy  *quietLabel     // why Submit is grey, when it is
+	confirm    *fyne.Container // asks before a submission with nothing scanned
 	// The pages screen (pages.go): the material on it, the page chosen,
 	// whether a scan or capture runs; UI thread.
 	pgMat                                                 catalog.Material
 	pgSel, pgSeq                                          int
 	pgBusy                                                bool
-	pgTitle                                               *canvas.Text
+	pgTitle                                               *widget.Label
 	pgStep                                                *widget.Label
 	pgImage                                               *canvas.Image
 	pgThumbs                                              *fyne.Container
 	pgAdd, pgRetake, pgDelete, pgEarlier, pgLater, pgDone *widget.Button
-	doneTitle                                             *canvas.Text
+	doneTitle                                             *widget.Label
 	doneDetail                                            *widget.Label
 	doneSync                                              *widget.Label
 	doneRating                                            *widget.Label
-	doneCard                                              *canvas.Text       // 请取走身份证, while the card is on the reader
+	doneCard                                              *widget.Label      // 请取走身份证, while the card is on the reader
 	stopRating                                            context.CancelFunc // ends a pending pad rating when the visit ends
 	status                                                *widget.Label
 	idle                                                  *fyne.Container // the 还在吗？ overlay over everything, before the idle wipe
-	idleSecs                                              *canvas.Text
-	message                                               *widget.Label
+	idleSecs                                              *widget.Label
+	message                                               *quietLabel
 }
 
 // New builds the kiosk's screens in w. Call Run to start reading cards.

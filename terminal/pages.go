@@ -32,7 +32,7 @@ import (
 
 // buildPages makes the pages screen once.
 func (k *Kiosk) buildPages() {
-	k.pgTitle = bigText("", 28)
+	k.pgTitle = bigText("", theme.SizeNameSubHeadingText)
 	k.pgStep = widget.NewLabel("")
 	k.pgStep.Alignment = fyne.TextAlignCenter
 	k.pgStep.Wrapping = fyne.TextWrapWord

@@ -249,7 +249,7 @@ func rowOf(t *testing.T, k *Kiosk, code string) fyne.CanvasObject {
 	t.Helper()
 	for i, n := range k.sess.guide.Materials {
 		if n.Code == code {
-			return k.matList.Objects[i]
+			return k.matRows[i] // every row, on whichever page of the list it stands
 		}
 	}
 	t.Fatalf("no row for %s", code)

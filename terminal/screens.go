@@ -16,13 +16,44 @@ import (
 	"yici/sync/wire"
 )
 
-// bigText is a line of centred large type, sized in the theme's units.
-func bigText(s string, size float32) *canvas.Text {
-	t := canvas.NewText(s, theme.Color(theme.ColorNameForeground))
-	t.TextSize = size
+// bigText is centred large type of one of the theme's sizes: it grows
+// with the theme's Scale (elder mode), and wraps rather than widen the
+// window.
+func bigText(s string, size fyne.ThemeSizeName) *widget.Label {
+	t := widget.NewLabel(s)
+	t.SizeName = size
 	t.Alignment = fyne.TextAlignCenter
+	t.Wrapping = fyne.TextWrapWord
 	return t
 }
+
+// target makes o, a button, at least minTarget square: 15 mm, about
+// 60 px at a kiosk panel's 100 dpi, whatever the type size.
+func target(o fyne.CanvasObject) fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(fyne.NewSquareSize(minTarget))
+	return container.NewStack(r, o)
+}
+
+// quietLabel is a label that takes no room while it says nothing (the
+// message line, why Submit is grey).
+type quietLabel struct{ widget.Label }
+
+func newQuietLabel() *quietLabel {
+	l := &quietLabel{}
+	l.ExtendBaseWidget(l)
+	l.Hide()
+	return l
+}
+
+func (l *quietLabel) SetText(s string) {
+	l.Hidden = s == ""
+	l.Label.SetText(s)
+}
+
+// minTarget is the least size of a touch target, in device-independent
+// units (the kiosk runs at a canvas scale of 1).
+const minTarget = 60
 
 // build makes every screen once; a visit only changes their contents
 // (see the package doc for why they are never rebuilt).
@@ -30,46 +61,60 @@ func (k *Kiosk) build() {
 	// Welcome: the only thing to do is place the card (its words change
 	// with the reader's state), or show the app code where there is a
 	// code scanner.
-	k.welcomeTx = [2]*canvas.Text{bigText("", 48), bigText("", 24)}
+	k.welcomeTx = [2]*widget.Label{bigText("", yicitheme.SizeNameDisplay), bigText("", theme.SizeNameSubHeadingText)}
 	welcome := []fyne.CanvasObject{layout.NewSpacer(), k.welcomeTx[0], k.welcomeTx[1]}
 	if k.cfg.CodeScanner != nil && k.cfg.AppCodes != nil {
-		welcome = append(welcome, bigText("或扫描手机“掌上办”身份码", 36), bigText("or scan the identity code in your phone's app", 22))
+		welcome = append(welcome, bigText("或扫描手机“掌上办”身份码", theme.SizeNameHeadingText), bigText("or scan the identity code in your phone's app", theme.SizeNameText))
 	}
-	welcome = append(welcome, layout.NewSpacer(), bigText("一次提交 · 免于重复 —— 政府已有的材料无需再交", 22), layout.NewSpacer())
+	welcome = append(welcome, layout.NewSpacer(), bigText("一次提交 · 免于重复 —— 政府已有的材料无需再交", theme.SizeNameText), layout.NewSpacer())
 	k.welcome = container.NewVBox(welcome...)
 
 	// Find: keyboard search, themes and results; then the situation's
 	// questions.
-	k.greeting = bigText("", 28)
+	k.greeting = bigText("", theme.SizeNameSubHeadingText)
 	k.items = k.buildFind()
 	k.question = k.buildQuestion()
 
 	// Materials of the chosen item, with their review criteria (S4).
-	k.itemTitle = bigText("", 32)
+	k.itemTitle = bigText("", theme.SizeNameSubHeadingText)
 	k.itemGuide = widget.NewLabel("")
 	k.itemGuide.Wrapping = fyne.TextWrapWord
-	k.matList = container.NewVBox()
+	k.matFit = &fitRows{onFit: func() { k.matPaged() }}
+	k.matList = container.New(k.matFit)
 	k.submitBtn = widget.NewButtonWithIcon("提交并打印回执 / Submit and print", theme.DocumentPrintIcon(), func() { k.touch(); k.submitTapped() })
 	k.submitBtn.Importance = widget.HighImportance
-	k.submitWhy = widget.NewLabel("")
+	k.submitWhy = newQuietLabel()
 	k.submitWhy.Wrapping = fyne.TextWrapWord
 	k.submitWhy.Importance = widget.WarningImportance
 	sure := widget.NewButtonWithIcon("确定提交 / Submit anyway", theme.ConfirmIcon(), func() { k.touch(); k.confirm.Hide(); k.submit() })
 	sure.Importance = widget.HighImportance
 	notYet := widget.NewButtonWithIcon("取消，去扫描 / Cancel", theme.CancelIcon(), func() { k.touch(); k.confirm.Hide() })
-	ask := widget.NewLabel("您本次没有扫描任何材料，只凭已有材料提交吗？ / Nothing was scanned: submit with what is on file only?")
+	ask := bigText("您本次没有扫描任何材料，只凭已有材料提交吗？ / Nothing was scanned: submit with what is on file only?", theme.SizeNameSubHeadingText)
 	ask.Wrapping = fyne.TextWrapWord
-	k.confirm = container.NewVBox(ask, container.NewGridWithColumns(2, notYet, sure))
+	// The question takes the whole screen while asked, over the checklist
+	// (one decision per screen), and its taps: a 1024×768 screen in elder
+	// mode's type has no room for it under the list.
+	k.confirm = container.NewStack(
+		newShield(func() {}),
+		canvas.NewRectangle(theme.Color(theme.ColorNameBackground)),
+		container.NewVBox(layout.NewSpacer(), ask, container.NewGridWithColumns(2, target(notYet), target(sure)), layout.NewSpacer()))
 	k.confirm.Hide()
-	k.matScroll = container.NewVScroll(k.matList) // a bundle can list more than fits
-	k.materials = container.NewBorder(
-		container.NewVBox(k.itemTitle, k.itemGuide),
-		container.NewVBox(k.submitWhy, k.confirm, k.submitBtn), nil, nil, k.matScroll)
+	// A bundle can list more than fits: the list pages, with big buttons
+	// (finger drags do not scroll in Fyne, fyne-io/fyne#5755).
+	k.matPageLbl = widget.NewLabel("")
+	k.matPageLbl.Alignment = fyne.TextAlignCenter
+	k.matPageLbl.Wrapping = fyne.TextWrapWord
+	k.matPrev = widget.NewButtonWithIcon("上一页", theme.NavigateBackIcon(), func() { k.touch(); k.matPage(-1) })
+	k.matNext = widget.NewButtonWithIcon("下一页", theme.NavigateNextIcon(), func() { k.touch(); k.matPage(1) })
+	k.matPager = container.NewBorder(nil, nil, target(k.matPrev), target(k.matNext), k.matPageLbl)
+	k.materials = container.NewStack(container.NewBorder(
+		k.itemTitle,
+		container.NewVBox(k.matPager, k.submitWhy, target(k.submitBtn)), nil, nil, k.matList), k.confirm)
 
 	k.buildPages()
 
 	// Done: the receipt is printed; the status follows the upload.
-	k.doneTitle = bigText("已受理 · 回执已打印", 40)
+	k.doneTitle = bigText("已受理 · 回执已打印", theme.SizeNameHeadingText)
 	k.doneDetail = widget.NewLabel("")
 	k.doneDetail.Alignment = fyne.TextAlignCenter
 	k.doneSync = widget.NewLabel("")
@@ -77,18 +122,19 @@ func (k *Kiosk) build() {
 	k.doneRating = widget.NewLabel("")
 	k.doneRating.Alignment = fyne.TextAlignCenter
 	k.doneRating.Wrapping = fyne.TextWrapWord
-	k.doneCard = bigText("请取走您的身份证 / Please take your ID card", 32)
-	k.doneCard.Color = theme.Color(theme.ColorNameError)
+	k.doneCard = bigText("请取走您的身份证 / Please take your ID card", theme.SizeNameHeadingText)
+	k.doneCard.Importance = widget.DangerImportance
 	k.doneCard.Hide()
 	finish := widget.NewButtonWithIcon("完成 / Finish", theme.ConfirmIcon(), func() { k.wipe() })
 	finish.Importance = widget.HighImportance
-	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, k.doneCard, layout.NewSpacer(), finish)
+	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, k.doneCard, layout.NewSpacer(), target(finish))
 
 	k.status = widget.NewLabel("")
+	k.status.SizeName = theme.SizeNameCaptionText   // for the hall's staff
 	k.status.Truncation = fyne.TextTruncateEllipsis // a long fault must not widen the window
 	k.buildIdle()
 	k.welcomeText()
-	k.message = widget.NewLabel("")
+	k.message = newQuietLabel()
 	k.message.Wrapping = fyne.TextWrapWord
 	k.message.Importance = widget.DangerImportance
 	k.body = container.NewStack(k.welcome)
@@ -98,33 +144,57 @@ func (k *Kiosk) build() {
 // buttons every screen shares, the screen on show (body), and the message
 // and status lines.
 func (k *Kiosk) content() fyne.CanvasObject {
-	home := widget.NewButtonWithIcon("首页 / Home", theme.HomeIcon(), func() { k.wipe() })
-	back := widget.NewButtonWithIcon("返回 / Back", theme.NavigateBackIcon(), func() { k.touch(); k.back() })
-	help := widget.NewButtonWithIcon("找我办 / Help", theme.HelpIcon(), func() {
+	home := widget.NewButtonWithIcon("", theme.HomeIcon(), func() { k.wipe() })
+	back := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { k.touch(); k.back() })
+	help := widget.NewButtonWithIcon("", theme.HelpIcon(), func() {
 		k.touch()
 		k.say("已呼叫工作人员，请稍候。 / A staff member is on the way.")
 	})
 	// Elder mode (适老化): larger type for the rest of the visit and after.
-	elder := widget.NewButton("大字 / Large text", nil)
+	elder := widget.NewButton("", nil)
+	title := canvas.NewText("一次办 Yici · "+k.cfg.Hall, color.White)
+	title.TextStyle.Bold = true
+	// The toolbar's words: in elder mode Chinese only, for the larger type
+	// to fit a 1024 px wide screen.
+	words := func() {
+		large := scale() > k.cfg.Scale
+		for _, b := range []struct {
+			b      *widget.Button
+			zh, en string
+		}{{back, "返回", "Back"}, {home, "首页", "Home"}, {help, "找我办", "Help"}, {elder, "大字", "Large text"}} {
+			text := b.zh + " / " + b.en
+			if large {
+				text = b.zh
+			}
+			if b.b == elder && large {
+				text = "标准字"
+			} else if b.b == elder {
+				text = "大字 / Large text"
+			}
+			b.b.SetText(text)
+		}
+		title.TextSize = max(26, theme.Size(theme.SizeNameText)) // the hall, not the task: as large as body text in elder mode
+		title.Refresh()
+	}
+	words()
 	elder.OnTapped = func() {
 		k.touch()
 		if scale() > k.cfg.Scale {
 			setScale(k.cfg.Scale)
-			elder.SetText("大字 / Large text")
 		} else {
-			setScale(k.cfg.Scale * 4 / 3)
-			elder.SetText("标准字 / Normal text")
+			setScale(max(k.cfg.Scale*4/3, elderScale))
 		}
+		words()
+		k.find.layoutFor(scale() > k.cfg.Scale)
+		k.showResults(0) // fewer, larger results a page
+		k.showMatPage()
 	}
-	bar := container.NewHBox(back, home, layout.NewSpacer(), elder, help)
+	bar := container.NewHBox(target(back), target(home), layout.NewSpacer(), target(elder), target(help))
 	band := canvas.NewRectangle(color.NRGBA{R: 0xC8, G: 0x1E, B: 0x1E, A: 0xFF})
-	title := canvas.NewText("一次办 Yici · "+k.cfg.Hall, color.White)
-	title.TextSize = 26
-	title.TextStyle.Bold = true
 	header := container.NewStack(band, container.NewPadded(title))
 	return container.NewStack(container.NewBorder(
 		container.NewVBox(header, bar),
-		container.NewVBox(k.message, widget.NewSeparator(), k.status),
+		container.NewVBox(k.message, k.status), // the status in caption type, for the staff
 		nil, nil, container.NewPadded(k.body)), k.idle)
 }
 
@@ -133,14 +203,14 @@ func (k *Kiosk) content() fyne.CanvasObject {
 // with the visit.
 func (k *Kiosk) buildIdle() {
 	goOn := func() { k.touch(); k.idle.Hide() }
-	k.idleSecs = bigText("", 26)
+	k.idleSecs = bigText("", theme.SizeNameSubHeadingText)
 	cont := widget.NewButtonWithIcon("继续 / Continue", theme.ConfirmIcon(), goOn)
 	cont.Importance = widget.HighImportance
 	panel := container.NewStack(
 		canvas.NewRectangle(theme.Color(theme.ColorNameBackground)),
 		container.NewPadded(container.NewVBox(
-			bigText("还在吗？", 48),
-			bigText("Are you still there?", 28),
+			bigText("还在吗？", yicitheme.SizeNameDisplay),
+			bigText("Are you still there?", theme.SizeNameHeadingText),
 			k.idleSecs,
 			container.NewGridWrap(fyne.NewSize(420, 96), cont))))
 	k.idle = container.NewStack(newShield(goOn), container.NewCenter(panel))
@@ -243,7 +313,8 @@ func (k *Kiosk) showGuide() {
 	k.refreshMaterials()
 	// A list shown anew starts at its top, never where the last visitor
 	// (or the last item) left it.
-	k.matScroll.ScrollToTop()
+	k.matFirst, k.matStarts = 0, nil
+	k.showMatPage()
 	k.show(k.materials)
 }
 
@@ -275,12 +346,12 @@ func (k *Kiosk) refreshMaterials() {
 			}
 			action = widget.NewLabel("✓ 免提交 / on file（" + src + "）")
 		default:
-			action = widget.NewButtonWithIcon("扫描 / Scan", theme.ContentAddIcon(), func() { k.touch(); k.scanMaterial(m) })
+			action = target(widget.NewButtonWithIcon("扫描 / Scan", theme.ContentAddIcon(), func() { k.touch(); k.scanMaterial(m) }))
 		}
 		rows = append(rows, container.NewBorder(nil, nil, nil, action, container.NewVBox(name, rule)))
 	}
-	k.matList.Objects = rows
-	k.matList.Refresh()
+	k.matRows = rows
+	k.showMatPage()
 	k.confirm.Hide()
 	k.submitBtn.Enable()
 	k.submitWhy.SetText("")
@@ -294,6 +365,119 @@ func (k *Kiosk) refreshMaterials() {
 	case len(s.captured)+len(s.exempt) == 0:
 		k.submitBtn.Disable()
 		k.submitWhy.SetText("请先扫描至少一份材料，才能提交 / Scan at least one material to submit")
+	}
+}
+
+// elderScale is the least scale of elder mode: 32 px body text (Fyne's
+// 14 px times the scale).
+const elderScale = 32.0 / 14
+
+// matPage turns the checklist a page on (d > 0) or back: a page is as
+// many rows as the window's height holds (fitRows), so it is known only
+// once laid out, and the starts of the pages before are remembered.
+func (k *Kiosk) matPage(d int) {
+	switch {
+	case d > 0 && k.matFirst+k.matShown() < len(k.matRows):
+		k.matStarts = append(k.matStarts, k.matFirst)
+		k.matFirst += k.matShown()
+	case d < 0 && len(k.matStarts) > 0:
+		k.matFirst = k.matStarts[len(k.matStarts)-1]
+		k.matStarts = k.matStarts[:len(k.matStarts)-1]
+	}
+	k.showMatPage()
+}
+
+// showMatPage shows the checklist from row matFirst, as many rows as fit,
+// after the guide on the first page; the pager (matPaged) follows once
+// they are laid out.
+func (k *Kiosk) showMatPage() {
+	k.matFirst = max(0, min(k.matFirst, len(k.matRows)-1))
+	objs := k.matRows[k.matFirst:]
+	if k.matFirst == 0 {
+		objs = append([]fyne.CanvasObject{k.itemGuide}, objs...)
+	}
+	k.matList.Objects = objs
+	k.matList.Refresh()
+	k.matPaged()
+}
+
+// matShown is how many checklist rows the page shows; on the first page,
+// which starts with the guide, none may fit beside it.
+func (k *Kiosk) matShown() int {
+	if k.matFirst == 0 {
+		return max(0, k.matFit.shown-1)
+	}
+	return max(1, k.matFit.shown)
+}
+
+// matPaged shows the pager only when the checklist is longer than a
+// page, with what it shows now.
+func (k *Kiosk) matPaged() {
+	n, shown := len(k.matRows), k.matFit.shown
+	if len(k.matList.Objects) > 0 && k.matList.Size().Height == 0 {
+		shown = len(k.matList.Objects) // not laid out yet: as if all fit
+	}
+	if k.matFirst == 0 && shown > 0 {
+		shown-- // the guide
+	}
+	more := k.matFirst+shown < n
+	text := fmt.Sprintf("共 %d 项材料", n)
+	if shown > 0 {
+		text = fmt.Sprintf("材料 %d–%d / 共 %d 项", k.matFirst+1, k.matFirst+shown, n)
+	}
+	if k.matPageLbl.Text != text {
+		k.matPageLbl.SetText(text)
+	}
+	if hide := k.matFirst == 0 && !more; k.matPager.Hidden != hide {
+		k.matPager.Hidden = hide
+		k.matPager.Refresh()
+	}
+	if k.matFirst == 0 {
+		k.matPrev.Disable()
+	} else {
+		k.matPrev.Enable()
+	}
+	if more {
+		k.matNext.Enable()
+	} else {
+		k.matNext.Disable()
+	}
+}
+
+// fitRows lays its objects out top down, each at its height for the
+// width, and hides those that do not fit; it needs only the first's
+// height, so a long list never makes the window taller than the screen.
+type fitRows struct {
+	shown int    // how many fit at the last layout
+	onFit func() // called after each layout
+}
+
+func (l *fitRows) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	if len(objs) == 0 {
+		return fyne.Size{}
+	}
+	return objs[0].MinSize()
+}
+
+func (l *fitRows) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	pad := theme.Padding()
+	var y float32
+	l.shown = 0
+	for i, o := range objs {
+		o.Resize(fyne.NewSize(size.Width, o.Size().Height)) // its width first: wrapped labels take their height from it
+		h := o.MinSize().Height
+		if i > 0 && (l.shown < i || y+h > size.Height) {
+			o.Hide()
+			continue
+		}
+		o.Show()
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h + pad
+		l.shown++
+	}
+	if l.onFit != nil {
+		l.onFit()
 	}
 }
 

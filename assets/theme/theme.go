@@ -23,10 +23,27 @@ type Theme struct {
 // CJK glyphs and would draw boxes.
 func (Theme) Font(fyne.TextStyle) fyne.Resource { return font }
 
+// SizeNameDisplay is the size of the kiosk's largest type, the one thing
+// to do on a screen (请将身份证放在读卡区): 48 px at the kiosk's 1.5.
+const SizeNameDisplay fyne.ThemeSizeName = "yici-display"
+
+// maxSpaceScale caps how far the space around things grows with Scale:
+// elder mode wants larger letters, not larger gaps, on a screen that
+// must still hold everything.
+const maxSpaceScale = 1.5
+
 func (t Theme) Size(n fyne.ThemeSizeName) float32 {
 	s := t.Scale
 	if s == 0 {
 		s = 1
+	}
+	switch n {
+	case SizeNameDisplay:
+		return 32 * s
+	case theme.SizeNamePadding, theme.SizeNameInnerPadding, theme.SizeNameLineSpacing,
+		theme.SizeNameScrollBar, theme.SizeNameScrollBarSmall, theme.SizeNameSeparatorThickness,
+		theme.SizeNameInputBorder, theme.SizeNameInputRadius, theme.SizeNameSelectionRadius:
+		s = min(s, maxSpaceScale)
 	}
 	return theme.DefaultTheme().Size(n) * s
 }
