@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -30,17 +31,19 @@ import (
 // them without asking again.
 
 // queueKeys are the queue's shortcuts, in the order of the bar's buttons.
+// The buttons say what they do in Chinese only: with the English the bar
+// is wider than the window, and the line of the ticket says "Queue".
 var queueKeys = []struct {
 	key    fyne.KeyName
 	action string // "next" or a wire.Act…
 	label  string
 }{
-	{fyne.KeyN, "next", "Ctrl+N 叫号 / Next"},
-	{fyne.KeyR, wire.ActRecall, "Ctrl+R 重呼 / Recall"},
-	{fyne.KeyM, wire.ActNoShow, "Ctrl+M 过号 / No-show"},
-	{fyne.KeyH, wire.ActHold, "Ctrl+H 暂挂 / Hold"},
-	{fyne.KeyT, wire.ActTransfer, "Ctrl+T 转移 / Transfer"},
-	{fyne.KeyF, wire.ActFinish, "Ctrl+F 办结 / Finish"},
+	{fyne.KeyN, "next", "Ctrl+N 叫号"},
+	{fyne.KeyR, wire.ActRecall, "Ctrl+R 重呼"},
+	{fyne.KeyM, wire.ActNoShow, "Ctrl+M 过号"},
+	{fyne.KeyH, wire.ActHold, "Ctrl+H 暂挂"},
+	{fyne.KeyT, wire.ActTransfer, "Ctrl+T 转移"},
+	{fyne.KeyF, wire.ActFinish, "Ctrl+F 办结"},
 }
 
 // allCategories is a window's default: every category of the hall.
@@ -69,7 +72,7 @@ func newQueueBar(d *Desk) *queueBar {
 	q.label = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	q.label.Truncation = fyne.TextTruncateEllipsis
 	q.to = widget.NewEntry()
-	q.to.SetPlaceHolder("转至窗口或类别 / to")
+	q.to.SetPlaceHolder("转至 / to")
 	q.to.OnSubmitted = func(string) { q.d.w.Canvas().Unfocus(); q.press(wire.ActTransfer) }
 	var buttons []fyne.CanvasObject
 	for _, k := range queueKeys {
@@ -77,9 +80,9 @@ func newQueueBar(d *Desk) *queueBar {
 		d.w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: k.key, Modifier: fyne.KeyModifierControl},
 			func(fyne.Shortcut) { q.press(k.action) })
 	}
-	right := container.NewHBox(buttons[:5]...)
-	right.Add(container.NewGridWrap(fyne.NewSize(170, q.to.MinSize().Height), q.to))
-	right.Add(buttons[5])
+	// The transfer box stands between Transfer and Finish.
+	right := container.NewHBox(append(slices.Clone(buttons[:5]),
+		container.NewGridWrap(fyne.NewSize(100, q.to.MinSize().Height), q.to), buttons[5])...)
 	q.content = container.NewBorder(nil, nil, nil, right, q.label)
 	q.show()
 	return q
@@ -284,9 +287,9 @@ func (q *queueBar) show() {
 	q.mu.Lock()
 	t, held := q.current, len(q.held)
 	q.mu.Unlock()
-	s := "排队叫号：当前无号 / no ticket"
+	s := "叫号 / Queue：当前无号 / no ticket"
 	if t != nil {
-		s = fmt.Sprintf("当前 %s · %s 类", t.Number, t.Category)
+		s = fmt.Sprintf("叫号 / Queue：当前 %s · %s 类", t.Number, t.Category)
 		if t.Priority {
 			s += " · 绿色通道"
 		}
