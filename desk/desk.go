@@ -43,6 +43,9 @@ type Platform interface {
 	Blob(ctx context.Context, caseID, sha256 string, max int64) ([]byte, error)
 	Confirm(ctx context.Context, caseID string, req wire.ConfirmRequest) (wire.ConfirmAnswer, error)
 	PutEvent(ctx context.Context, e wire.Event) error
+	// The hall queue (§16).
+	Next(ctx context.Context, window string, categories ...string) (wire.Ticket, bool, error)
+	Act(ctx context.Context, id, action string, transfer *wire.TransferRequest) (wire.Ticket, error)
 }
 
 // Printer prints an A4 PDF (*lp.Queue: the system's CUPS queue).
@@ -74,6 +77,8 @@ type Options struct {
 	Scanner    docscan.Scanner // the window's document scanner
 	Kick       func()          // wakes the uploader after a submission; may be nil
 	UploadWait time.Duration   // how long F8 waits for the case to be up before saying it is queued; default 2 min
+
+	Categories []string // the queue categories this window calls (one letter each); default all
 }
 
 // Desk is the clerk's window content.
@@ -107,6 +112,7 @@ type Desk struct {
 	status      *widget.Label
 	rv          *reviewPane
 	in          *intake
+	q           *queueBar
 }
 
 // New builds the desk in w over cat (the newest catalogue revision); it
@@ -167,7 +173,8 @@ func New(p Platform, cat *catalog.Catalog, w fyne.Window, opt Options) *Desk {
 	d.personLabel.Truncation = fyne.TextTruncateEllipsis // the window keeps its width
 	out := widget.NewButton("F4 退出登录 / Sign out", func() { go d.SignOut(context.Background()) })
 	title := widget.NewLabelWithStyle("综合窗口 / Window desk", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	top := container.NewBorder(nil, nil, title, container.NewHBox(d.who, read, refresh, out), d.personLabel)
+	d.q = newQueueBar(d)
+	top := container.NewVBox(container.NewBorder(nil, nil, title, container.NewHBox(d.who, read, refresh, out), d.personLabel), d.q.content)
 	// F6 stands at the status line's end: the top bar is as wide as the
 	// window allows.
 	bottom := container.NewBorder(nil, nil, nil, apply, d.status)

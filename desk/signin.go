@@ -120,6 +120,7 @@ func (d *Desk) lock(msg string) {
 		d.personLabel.SetText("")
 		d.in.reset()
 		d.in.hide()
+		d.q.forget()
 		d.rv.clear()
 		d.list.UnselectAll()
 		d.list.Refresh()

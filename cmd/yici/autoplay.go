@@ -10,10 +10,12 @@ import (
 	"fyne.io/fyne/v2"
 
 	"yici/desk"
+	"yici/desk/display"
 	"yici/drivers/evalpad"
 	"yici/drivers/sim"
 	"yici/sync/appliance"
 	"yici/sync/visit"
+	"yici/sync/wire"
 	"yici/terminal"
 )
 
@@ -22,12 +24,12 @@ import (
 // place the card, pick 居民身份证换领, scan the old card, submit, wait for
 // the upload (when online), then open the case at the desk. With shots set
 // it saves a screenshot of each step.
-func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *appliance.Appliance, shots string, online bool, wins map[string]fyne.Window) error {
+func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, disp *display.Display, p *panel, ap *appliance.Appliance, shots string, online bool, wins map[string]fyne.Window) error {
 	card := p.card
 	var sh *shooter
 	if shots != "" {
 		sh = &shooter{dir: shots, wins: wins}
-		if err := sh.arrange(map[string][2]int{kioskTitle: {0, 0}, panelTitle: {1040, 0}, deskTitle: {0, 790}}); err != nil {
+		if err := sh.arrange(map[string][2]int{kioskTitle: {0, 0}, panelTitle: {1040, 0}, deskTitle: {0, 790}, displayTitle: {1020, 800}}); err != nil {
 			return err
 		}
 	}
@@ -54,6 +56,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 		}
 		return fmt.Errorf("timed out waiting for %s", what)
 	}
+	var kioskCase string // the kiosk's case, attached to a ticket later
 	do := func(f func() error) error {
 		var err error
 		fyne.DoAndWait(func() { err = f() })
@@ -101,6 +104,7 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 			if err := d.OpenLatest(ctx); err != nil {
 				return err
 			}
+			fyne.DoAndWait(func() { kioskCase = d.OpenCase() })
 			return shot(deskTitle, "desk-1-case")
 		},
 		func() error {
@@ -164,6 +168,37 @@ func play(ctx context.Context, k *terminal.Kiosk, d *desk.Desk, p *panel, ap *ap
 			}
 			return shot(deskTitle, "desk-5-own-case")
 		},
+		// The hall queue: two tickets from the kiosk, as it issues them (put,
+		// slip printed, reported), the second 绿色通道 with the kiosk's
+		// pre-application; the desk calls next (Ctrl+N), gets the priority
+		// one with its case open, and the call display flashes it.
+		func() error {
+			stamp := time.Now().Format("20060102-150405")
+			for i, req := range []wire.TicketRequest{
+				{Category: "A", IssuedAt: time.Now().UTC()},
+				{Category: "A", Priority: true, Case: kioskCase, IssuedAt: time.Now().UTC()},
+			} {
+				t, err := ap.Client.PutTicket(ctx, fmt.Sprintf("K01-%s-t%d", stamp, i+1), req)
+				if err != nil {
+					return err
+				}
+				if _, err := ap.Client.Printed(ctx, t.ID); err != nil {
+					return err
+				}
+			}
+			t, ok, err := d.Next(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok || t.Case != kioskCase {
+				return fmt.Errorf("next called %+v, want the priority ticket with case %s", t, kioskCase)
+			}
+			if err := waitFor("the display to flash "+t.Number, func() bool { return disp.Flashing() == t.Number }); err != nil {
+				return err
+			}
+			return shot(displayTitle, "display-1-calls")
+		},
+		func() error { return shot(deskTitle, "desk-6-called") },
 		func() error { return shot(panelTitle, "devices-panel") },
 		func() error {
 			if sh == nil {

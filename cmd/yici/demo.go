@@ -18,6 +18,7 @@ import (
 
 	"yici/assets"
 	"yici/desk"
+	"yici/desk/display"
 	"yici/drivers/devices"
 	"yici/drivers/sim"
 	"yici/sync/appliance"
@@ -69,6 +70,10 @@ func demoMain(args []string) error {
 		return err
 	}
 	deskToken, err := demoToken(srv, *data, platform.RoleDesk, "DL01", "W01")
+	if err != nil {
+		return err
+	}
+	displayToken, err := demoToken(srv, *data, platform.RoleDisplay, "DL01", "D01")
 	if err != nil {
 		return err
 	}
@@ -168,10 +173,17 @@ func demoMain(args []string) error {
 	phone := func() (string, error) {
 		return srv.IssueAppCode(sim.SampleCard.Name, sim.SampleCard.IDNumber, 0)
 	}
+	// The hall's call display: numbers and windows of the desk's calls.
+	dcl, err := appliance.Client(base, displayToken, tlsInfo.CertFile)
+	if err != nil {
+		return err
+	}
+	disp, dispw := displayWindow(a, dcl, display.Options{Hall: "大连市示例区政务服务中心", Chime: display.AutoChime()}, false)
 	pan := newPanel(a, card, windowCard, prn, pad, codeSim, phone, filepath.Join(*data, "receipts"))
 
 	runBackground(ctx, k.Run,
 		func(ctx context.Context) { d.Run(ctx, 2*time.Second) },
+		disp.Run,
 		func(ctx context.Context) { ap.SyncCatalog(ctx, time.Minute) },
 		pan.collectReceipts)
 	if !*offline {
@@ -193,7 +205,7 @@ func demoMain(args []string) error {
 	}
 	if *autoplay {
 		go func() {
-			err := play(ctx, k, d, pan, ap, *shots, !*offline, map[string]fyne.Window{kioskTitle: kw, deskTitle: dw, panelTitle: pan.win})
+			err := play(ctx, k, d, disp, pan, ap, *shots, !*offline, map[string]fyne.Window{kioskTitle: kw, deskTitle: dw, panelTitle: pan.win, displayTitle: dispw})
 			if err != nil {
 				log.Printf("demo: autoplay: %v", err)
 			} else if *shots != "" {
@@ -210,6 +222,7 @@ func demoMain(args []string) error {
 	go func() { <-ctx.Done(); fyne.Do(a.Quit) }()
 	kw.SetMaster()
 	dw.Show()
+	dispw.Show()
 	pan.win.Show()
 	kw.ShowAndRun()
 	return nil

@@ -2,6 +2,7 @@
 //
 //	yici terminal   the self-service kiosk, on real or simulated devices
 //	yici desk       the comprehensive window's clerk
+//	yici display    the hall's call display (叫号屏)
 //	yici demo       a whole hall on one machine: platform, simulated devices,
 //	                kiosk, desk and a device panel
 //	yici catalog    check, search and resolve a service-item catalogue
@@ -28,6 +29,8 @@ func main() {
 		err = terminalMain(os.Args[2:])
 	case "desk":
 		err = deskMain(os.Args[2:])
+	case "display":
+		err = displayMain(os.Args[2:])
 	case "demo":
 		err = demoMain(os.Args[2:])
 	case "probe":
@@ -46,6 +49,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|demo|catalog|probe|store [flags]   (yici CMD -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: yici terminal|desk|display|demo|catalog|probe|store [flags]   (yici CMD -h for flags)")
 	os.Exit(2)
 }

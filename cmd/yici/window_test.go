@@ -55,6 +55,10 @@ func TestRealWindow(t *testing.T) {
 		{"desk-3-new-application", 1400, 640, []string{"1. 原居民身份证（必交）", "免提交 / on file · 已确认的材料", "2. 数码相片回执（必交）", "按 F7 扫描"}},
 		{"desk-4-scanned", 1400, 640, []string{"已扫 1 页"}},
 		{"desk-5-own-case", 1400, 640, []string{"终端 W01", "已收 / received", "[M-PHOTO-1]", "请审核 / review it"}},
+		// The hall queue: the priority ticket (the second issued) called at
+		// window 3, flashing on the call display; its case open at the desk.
+		{"display-1-calls", 900, 620, []string{"A002", "→ 3号窗口", "A002 → 3号窗口", "A 类 1 人"}},
+		{"desk-6-called", 1400, 640, []string{"当前 A002 · A 类 · 绿色通道", "Ctrl+N 叫号", "Ctrl+F 办结", "终端 K01"}},
 		{"devices-panel", 870, 960, []string{"身份证读卡器", "掌上办码（张三）"}},
 	} {
 		img := loadPNG(t, filepath.Join(shots, c.name+".png"))

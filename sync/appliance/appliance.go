@@ -127,6 +127,13 @@ func (a *Appliance) SyncCatalog(ctx context.Context, every time.Duration) {
 	}
 }
 
+// Client is a platform client for a terminal that keeps no store (the
+// call display), trusting exactly the certificate in pin as Open does; an
+// empty pin trusts the system's roots.
+func Client(platformURL, token, pin string) (*uploader.Client, error) {
+	return newClient(platformURL, token, pin)
+}
+
 // newClient is a platform client; pin, when set, is the certificate file
 // to trust instead of the system's roots.
 func newClient(platformURL, token, pin string) (*uploader.Client, error) {

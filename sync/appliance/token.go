@@ -49,3 +49,9 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// KeepClientToken is KeepToken for a terminal without a store (the call
+// display): it renews c's token, saving it to path.
+func KeepClientToken(ctx context.Context, c *uploader.Client, path string) {
+	(&Appliance{Client: c}).KeepToken(ctx, path)
+}
