@@ -1,13 +1,11 @@
 package docscan
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image/png"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrNoScanimage means SANE's command-line front end is not installed.
@@ -30,7 +29,15 @@ type SANE struct {
 	Source     string   // e.g. "ADF Duplex"; empty leaves the default
 	Extra      []string // further scanimage options, passed as they are
 	Command    string   // path of scanimage; empty means looked up in PATH
+	// PageTimeout is how long one page may take before the scanner is
+	// taken for stuck and scanimage is stopped (ErrStuck); default 60 s. A
+	// backend that hangs must not hold the kiosk or the window for ever.
+	PageTimeout time.Duration
 }
+
+// ErrStuck is wrapped by a scan stopped because the scanner did not finish
+// within its time.
+var ErrStuck = errors.New("the scanner stopped answering")
 
 // Scan scans one page, or with opts.MaxPages > 1 up to that many from the
 // feeder, stopping early when the feeder runs empty.
@@ -57,15 +64,36 @@ func (s SANE) Scan(ctx context.Context, opts Options) ([]Page, error) {
 		args = append(args, "--source", s.Source)
 	}
 	args = append(args, s.Extra...)
-	if opts.pages() == 1 {
-		return s.scanOne(ctx, path, args, opts)
+	limit := s.PageTimeout
+	if limit <= 0 {
+		limit = 60 * time.Second
 	}
-	return s.scanBatch(ctx, path, args, opts)
+	sctx, cancel := context.WithTimeout(ctx, limit*time.Duration(opts.pages()))
+	defer cancel()
+	var pages []Page
+	if opts.pages() == 1 {
+		pages, err = s.scanOne(sctx, path, args, opts)
+	} else {
+		pages, err = s.scanBatch(sctx, path, args, opts)
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("docscan: %s: %w within %v a page; unplug and replug it, or restart it: %w", s.name(), ErrStuck, limit, err)
+	}
+	return pages, err
+}
+
+// command is scanimage with args under ctx: killed when ctx ends, and its
+// output pipes closed soon after even if a backend process it forked still
+// holds them, so no read waits for a hung backend.
+func command(ctx context.Context, path string, args []string) *exec.Cmd {
+	c := exec.CommandContext(ctx, path, args...)
+	c.WaitDelay = 2 * time.Second
+	return c
 }
 
 func (s SANE) scanOne(ctx context.Context, path string, args []string, opts Options) ([]Page, error) {
 	var out, stderr bytes.Buffer
-	c := exec.CommandContext(ctx, path, args...)
+	c := command(ctx, path, args)
 	c.Stdout, c.Stderr = &out, &stderr
 	if err := c.Run(); err != nil {
 		return nil, s.failed(ctx, err, stderr.String())
@@ -91,29 +119,19 @@ func (s SANE) scanBatch(ctx context.Context, path string, args []string, opts Op
 	}
 	defer os.RemoveAll(dir)
 	args = append(args, "--batch="+filepath.Join(dir, "page%04d.png"), "--batch-count="+strconv.Itoa(opts.pages()))
-	c := exec.CommandContext(ctx, path, args...)
-	errPipe, err := c.StderrPipe()
-	if err != nil {
-		return nil, fmt.Errorf("docscan: %s: %w", s.name(), err)
-	}
-	if err := c.Start(); err != nil {
-		return nil, fmt.Errorf("docscan: start %s: %w", path, err)
-	}
-	// Progress comes from scanimage's own report, page by page.
+	c := command(ctx, path, args)
+	// Progress comes from scanimage's own report, page by page, read as it
+	// is written (a writer, not a pipe read to its end, so that a hung
+	// backend's open pipe cannot hold the scan past its time).
 	var stderr strings.Builder
-	sc := bufio.NewScanner(errPipe)
-	for sc.Scan() {
-		line := sc.Text()
+	c.Stderr = &lineWriter{line: func(line string) {
 		stderr.WriteString(line + "\n")
 		if m := scannedRE.FindStringSubmatch(line); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			opts.progress(n, 0)
 		}
-	}
-	// The Scanner stops at an overlong line; drain the rest so that
-	// scanimage never blocks writing to a full pipe.
-	io.Copy(io.Discard, errPipe)
-	runErr := c.Wait()
+	}}
+	runErr := c.Run()
 	names, err := filepath.Glob(filepath.Join(dir, "page*.png"))
 	if err != nil {
 		return nil, fmt.Errorf("docscan: list pages: %w", err)
@@ -193,4 +211,27 @@ func page(b []byte) (Page, error) {
 		return Page{}, fmt.Errorf("scanimage output of %d bytes is not a PNG: %w", len(b), err)
 	}
 	return encodePage(Page{PNG: b, Width: img.Bounds().Dx(), Height: img.Bounds().Dy()}, img)
+}
+
+// lineWriter calls line for each line written to it.
+type lineWriter struct {
+	buf  []byte
+	line func(string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) > 64<<10 { // an overlong line: keep its start only
+		w.line(string(w.buf))
+		w.buf = w.buf[:0]
+	}
+	return len(p), nil
 }
