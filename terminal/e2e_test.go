@@ -48,6 +48,7 @@ type hall struct {
 	srv    *platform.Server
 	pst    *platform.BoltStorage
 	client *uploader.Client
+	url    string // the platform's
 }
 
 func newHall(t testing.TB, dir string) *hall {
@@ -106,6 +107,7 @@ func newHall(t testing.TB, dir string) *hall {
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
+	h.url = hs.URL
 	ap, err := appliance.Open(dir, hs.URL, tok, "") // the store in dir/kiosk.db
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +127,7 @@ func newHall(t testing.TB, dir string) *hall {
 		Vault:    ap.Vault,
 		QueryURL: "https://yici.example/q/", IdleTimeout: time.Minute,
 		Documents: filepath.Join(dir, "documents"),
+		Queue:     ap.Client, TicketBand: 1,
 	}, h.w)
 	// Before the devices, the store and the app close: end the rating a
 	// submitted visit may still wait for, and wait for every goroutine

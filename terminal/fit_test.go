@@ -101,6 +101,23 @@ func TestEveryScreenFits(t *testing.T) {
 			h.k.showTakeCard(true)
 			h.k.show(h.k.done)
 		}},
+		{"done-ticket-failed", func(t *testing.T) {
+			h.k.wipe()
+			h.k.start(&session{card: &sim.SampleCard})
+			h.k.doneDetail.SetText("办件编号 Case K01-20250101-000000-ABCD")
+			h.k.doneTitle.Text = "已受理 · 回执已打印"
+			h.k.doneTitle.Refresh()
+			h.k.doneSync.SetText("待上传（断网时自动重试） / pending")
+			h.k.showTakeCard(true)
+			h.k.show(h.k.done)
+			h.k.doneTitle.Text = "号票未打印：打印机上盖没有合上"
+			h.k.doneTitle.Refresh()
+			h.k.ticketBtn.SetText("再试取号 / Try again")
+		}},
+		{"welcome-ticket", func(t *testing.T) {
+			h.k.wipe()
+			h.k.say("已取号 A1001，请收好号票 / Your number: A1001")
+		}},
 		{"idle", func(t *testing.T) {
 			h.k.wipe()
 			h.k.start(&session{card: &sim.SampleCard})

@@ -147,6 +147,8 @@ func (k *Kiosk) wipe() {
 	k.doneDetail.SetText("")
 	k.doneSync.SetText("")
 	k.doneRating.SetText("")
+	k.ticketBtn.SetText("取号 / Take a ticket") // the next visit's ticket
+	k.ticketBtn.Enable()
 	if k.stopRating != nil {
 		k.stopRating()
 		k.stopRating = nil

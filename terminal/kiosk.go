@@ -91,9 +91,17 @@ type Config struct {
 	Documents      string      // directory for A4 PDFs (one-time notices) the hall prints; "" for none
 	Kick           func()      // wakes the uploader after a submission; may be nil
 	QueryURL       string      // the receipt's QR code is QueryURL + case id
-	IdleTimeout    time.Duration
-	Scale          float32 // type size: 1.5 by default (24 px body text), 2 in elder mode
-	Now            func() time.Time
+	// Queue issues hall queue tickets (uploader.Client); nil: the kiosk
+	// issues none.
+	Queue Queue
+	// TicketBand (1–9) is the kiosk's band of offline numbers (A1001… for
+	// band 1), unique in the hall; 0: no tickets while the platform is
+	// unreachable.
+	TicketBand       int
+	MinutesPerPerson int // a ticket's estimated wait per person ahead; 5 when 0
+	IdleTimeout      time.Duration
+	Scale            float32 // type size: 1.5 by default (24 px body text), 2 in elder mode
+	Now              func() time.Time
 }
 
 // Kiosk is the kiosk window's content and the visit it serves.
@@ -109,7 +117,18 @@ type Kiosk struct {
 	// doAndWait itself: only goroutines the kiosk starts, and the off-UI
 	// entry points ScanMaterial and Submit, do.
 	ui sync.Mutex
-	bg sync.WaitGroup // the scan, print and rating goroutines
+	bg sync.WaitGroup // the scan, print, rating and ticket goroutines
+
+	// tk serialises issuing tickets (ticket.go) and guards the band's
+	// count and the tickets issued offline, kept in memory only.
+	tk      sync.Mutex
+	bandDay string         // YYYYMMDD of bandSeq
+	bandSeq map[string]int // category → the last band number printed that day
+	offline []offTicket    // printed offline, to put when the platform answers
+
+	walkIn    ticketJob      // the welcome screen's ticket without a card; UI thread
+	ticketBtn *widget.Button // 取号 on the done screen
+	walkInBtn *widget.Button // 无卡取号 on the welcome screen
 
 	mu        sync.Mutex // guards sess, lastTouch, shown, senses and liftCard against the polling goroutines
 	sess      *session
@@ -232,6 +251,8 @@ type session struct {
 	printerZh, printerEn string // why the printer could not print when the visit began; "" if it could
 
 	cardGone bool // the card left the reader: nothing is submitted until it is back
+
+	ticket ticketJob // the queue ticket taken after the submission
 }
 
 // snapshot copies the visit for a goroutine that reads it while the UI

@@ -66,7 +66,13 @@ func (k *Kiosk) build() {
 	if k.cfg.CodeScanner != nil && k.cfg.AppCodes != nil {
 		welcome = append(welcome, bigText("或扫描手机“掌上办”身份码", theme.SizeNameHeadingText), bigText("or scan the identity code in your phone's app", theme.SizeNameText))
 	}
-	welcome = append(welcome, layout.NewSpacer(), bigText("一次提交 · 免于重复 —— 政府已有的材料无需再交", theme.SizeNameText), layout.NewSpacer())
+	k.walkInBtn = widget.NewButtonWithIcon("无卡取号 / Ticket without a card", theme.ListIcon(), nil)
+	k.walkInBtn.OnTapped = func() { k.takeTicket(k.walkInBtn) }
+	slogan := fyne.CanvasObject(bigText("一次提交 · 免于重复 —— 政府已有的材料无需再交", theme.SizeNameText))
+	if k.cfg.Queue != nil { // beside the slogan: 1024×768 in elder mode has no room for another row
+		slogan = container.NewBorder(nil, nil, nil, target(k.walkInBtn), slogan)
+	}
+	welcome = append(welcome, layout.NewSpacer(), slogan, layout.NewSpacer())
 	k.welcome = container.NewVBox(welcome...)
 
 	// Find: keyboard search, themes and results; then the situation's
@@ -127,7 +133,13 @@ func (k *Kiosk) build() {
 	k.doneCard.Hide()
 	finish := widget.NewButtonWithIcon("完成 / Finish", theme.ConfirmIcon(), func() { k.wipe() })
 	finish.Importance = widget.HighImportance
-	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, k.doneCard, layout.NewSpacer(), target(finish))
+	k.ticketBtn = widget.NewButtonWithIcon("取号 / Take a ticket", theme.ListIcon(), nil)
+	k.ticketBtn.OnTapped = func() { k.touch(); k.takeTicket(k.ticketBtn) }
+	buttons := target(finish)
+	if k.cfg.Queue != nil {
+		buttons = container.NewGridWithColumns(2, target(k.ticketBtn), target(finish))
+	}
+	k.done = container.NewVBox(layout.NewSpacer(), k.doneTitle, k.doneDetail, k.doneSync, k.doneRating, k.doneCard, layout.NewSpacer(), buttons)
 
 	k.status = widget.NewLabel("")
 	k.status.SizeName = theme.SizeNameCaptionText   // for the hall's staff

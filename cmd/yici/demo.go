@@ -148,6 +148,7 @@ func demoMain(args []string) error {
 		Reader: reader, Scanner: devices.Scanner(nil, "sim"), Printer: printer, Pad: padDrv, CodeScanner: codes,
 		QueryURL: base + "/q/", IdleTimeout: *idle, Scale: 1.4,
 		Documents: filepath.Join(*data, "documents"),
+		Queue:     ap.Client, TicketBand: 1,
 	}, false)
 	// The desk is an appliance of its own: its store holds the
 	// applications taken at the window, which its uploader sends under the

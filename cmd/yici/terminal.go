@@ -38,7 +38,12 @@ func terminalMain(args []string) error {
 	elder := fs.Bool("elder", false, "elder mode: larger type")
 	idle := fs.Duration("idle", 2*time.Minute, "wipe a visit after this long without a touch")
 	docs := fs.String("documents", "", "directory for A4 one-time notices (PDF) the hall prints; default DATA/documents")
+	band := fs.Int("ticket-band", 0, "this kiosk's band (1–9, unique in the hall) of queue numbers issued while the platform is unreachable (A1001… for band 1); 0: no tickets offline")
+	perPerson := fs.Int("minutes-per-person", 5, "a queue ticket's estimated wait per person ahead, in minutes")
 	fs.Parse(args)
+	if *band < 0 || *band > 9 {
+		return fmt.Errorf("--ticket-band %d: want 1–9, or 0 for none", *band)
+	}
 
 	token, err := appliance.ReadToken(*tokenFile)
 	if err != nil {
@@ -88,6 +93,7 @@ func terminalMain(args []string) error {
 		Hall: *hall, Terminal: *name,
 		Reader: reader, Scanner: devices.Scanner(dc, *scan), Printer: prn, Pad: pad, CodeScanner: codeScanner,
 		QueryURL: *plat + "/q/", IdleTimeout: *idle, Scale: scale, Documents: *docs,
+		Queue: ap.Client, TicketBand: *band, MinutesPerPerson: *perPerson,
 	}, *full)
 	runBackground(ctx, k.Run, func(ctx context.Context) { ap.Uploader.Run(ctx) },
 		func(ctx context.Context) { ap.SyncCatalog(ctx, 5*time.Minute) },

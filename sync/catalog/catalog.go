@@ -58,11 +58,21 @@ type Item struct {
 	Place        string     `json:"place"`
 	Hours        string     `json:"hours,omitempty"`
 	Contact      string     `json:"contact"`
+	Window       string     `json:"window,omitempty"` // the hall queue's window group (category) of its tickets, "A" when empty
 	Lists        []string   `json:"lists,omitempty"` // special lists, from SpecialLists
 	Synonyms     []string   `json:"synonyms,omitempty"`
 	Fields       []string   `json:"fields,omitempty"` // form field codes, from Catalog.Fields
 	Materials    []Material `json:"materials"`
 	Questions    *Tree      `json:"questions,omitempty"`
+}
+
+// WindowGroup is the queue category a ticket for the item takes: its
+// Window, "A" when it has none.
+func (it *Item) WindowGroup() string {
+	if it.Window == "" {
+		return "A"
+	}
+	return it.Window
 }
 
 // Step is one step of an item's procedure (办理流程).

@@ -116,6 +116,20 @@ func TestBaseIsValid(t *testing.T) {
 	}
 }
 
+func TestWindowGroup(t *testing.T) {
+	c := base()
+	c.Items[1].Window = "C"
+	if err := parseCat(c); err != nil {
+		t.Fatal(err)
+	}
+	if g := c.Items[0].WindowGroup(); g != "A" {
+		t.Errorf("no window: group %q, want A", g)
+	}
+	if g := c.Items[1].WindowGroup(); g != "C" {
+		t.Errorf("window C: group %q, want C", g)
+	}
+}
+
 func TestCheckRejects(t *testing.T) {
 	q := func(c *Catalog) *Tree { return c.Items[0].Questions }
 	for _, tc := range []struct {
@@ -128,6 +142,8 @@ func TestCheckRejects(t *testing.T) {
 		{"bundle code clashes with item", func(c *Catalog) { c.Bundles[0].Code = "B" }, "catalog: bundle B: duplicate code"},
 		{"bad type", func(c *Catalog) { c.Items[0].Type = "许可" }, "item A: type \"许可\""},
 		{"promise beyond law", func(c *Catalog) { c.Items[0].PromisedDays = 9 }, "item A: promised_days 9 exceeds legal_days 5"},
+		{"window group of two letters", func(c *Catalog) { c.Items[0].Window = "AB" }, "item A: window \"AB\", want one upper-case letter"},
+		{"window group lower-case", func(c *Catalog) { c.Items[0].Window = "b" }, "item A: window \"b\""},
 		{"unknown list", func(c *Catalog) { c.Items[1].Lists = []string{"马上办"} }, "item B: special list \"马上办\""},
 		{"material without criteria", func(c *Catalog) { c.Items[0].Materials[1].Criteria = nil }, "item A material M-X: no review criteria"},
 		{"negative validity", func(c *Catalog) { c.Items[0].Materials[1].ValidDays = -1 }, "item A material M-X: valid_days -1"},

@@ -257,6 +257,9 @@ func (k *checker) item(it *Item) {
 	if it.Body == "" {
 		k.add(path, "implementing body (body) is required")
 	}
+	if w := it.Window; w != "" && (len(w) != 1 || w[0] < 'A' || w[0] > 'Z') {
+		k.add(path, "window %q, want one upper-case letter A–Z (a window group of the hall queue)", w)
+	}
 	if it.LegalDays < 0 || it.PromisedDays < 0 {
 		k.add(path, "time limits must not be negative")
 	}
