@@ -182,7 +182,7 @@ func demoMain(args []string) error {
 	disp, dispw := displayWindow(a, dcl, display.Options{Hall: "大连市示例区政务服务中心", Chime: display.AutoChime()}, false)
 	pan := newPanel(a, card, windowCard, prn, pad, codeSim, phone, filepath.Join(*data, "receipts"))
 
-	runBackground(ctx, k.Run,
+	runBackground(ctx, k.Run, func(ctx context.Context) { flushTickets(ctx, k) },
 		func(ctx context.Context) { d.Run(ctx, 2*time.Second) },
 		disp.Run,
 		func(ctx context.Context) { ap.SyncCatalog(ctx, time.Minute) },

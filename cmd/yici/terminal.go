@@ -96,6 +96,7 @@ func terminalMain(args []string) error {
 		Queue: ap.Client, TicketBand: *band, MinutesPerPerson: *perPerson,
 	}, *full)
 	runBackground(ctx, k.Run, func(ctx context.Context) { ap.Uploader.Run(ctx) },
+		func(ctx context.Context) { flushTickets(ctx, k) },
 		func(ctx context.Context) { ap.SyncCatalog(ctx, 5*time.Minute) },
 		func(ctx context.Context) { ap.KeepAppCodeKeys(ctx, time.Hour) },
 		func(ctx context.Context) { ap.KeepToken(ctx, *tokenFile) })
@@ -163,4 +164,17 @@ func deskMain(args []string) error {
 	w.ShowAndRun()
 	fmt.Fprintln(os.Stderr, "desk closed")
 	return nil
+}
+
+// flushTickets sends the tickets a kiosk issued offline once the platform
+// answers again, checking every minute.
+func flushTickets(ctx context.Context, k *terminal.Kiosk) {
+	for {
+		k.FlushTickets(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Minute):
+		}
+	}
 }

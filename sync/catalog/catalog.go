@@ -59,7 +59,7 @@ type Item struct {
 	Hours        string     `json:"hours,omitempty"`
 	Contact      string     `json:"contact"`
 	Window       string     `json:"window,omitempty"` // the hall queue's window group (category) of its tickets, "A" when empty
-	Lists        []string   `json:"lists,omitempty"` // special lists, from SpecialLists
+	Lists        []string   `json:"lists,omitempty"`  // special lists, from SpecialLists
 	Synonyms     []string   `json:"synonyms,omitempty"`
 	Fields       []string   `json:"fields,omitempty"` // form field codes, from Catalog.Fields
 	Materials    []Material `json:"materials"`

@@ -76,7 +76,7 @@ var (
 	clerkAct  = rule{roles: []Role{RoleDesk}, clerk: true}
 	desks     = rule{roles: []Role{RoleDesk}}
 	kiosks    = rule{roles: []Role{RoleKiosk}}
-	boards    = rule{roles: []Role{RoleDisplay, RoleDesk}} // numbers and windows only
+	boards    = rule{roles: Roles} // numbers and windows only: the kiosk prints how many wait ahead
 )
 
 // access is the whole authorisation table: "METHOD pattern" → rule. A
