@@ -44,7 +44,7 @@ func (s *Server) putEvent(w http.ResponseWriter, r *http.Request, c *Caller) {
 		forbidden(w, fmt.Sprintf("event id %q does not begin with this terminal's name %q and a '-'; a terminal names its own events", id, t.Name))
 		return
 	}
-	e.Terminal = t.Name
+	e.Terminal, e.Window = t.Name, "" // the window comes only from a clerk's session
 	ctx := r.Context()
 	// A desk sends a kiosk's kinds (a rating on its pad) as a kiosk does
 	// when no clerk session comes with it.
@@ -62,7 +62,7 @@ func (s *Server) putEvent(w http.ResponseWriter, r *http.Request, c *Caller) {
 		if !s.needClerk(w, r, c) {
 			return
 		}
-		e.Clerk = c.Clerk
+		e.Clerk, e.Window = c.Clerk, c.Window
 		if e.Case != "" && !ownID(t.Name, e.Case) {
 			if _, ok := s.caseOfHall(w, r, c, e.Case); !ok {
 				return

@@ -134,12 +134,12 @@ func TestEvents(t *testing.T) {
 	}
 	var kinds []string
 	for _, e := range f.caseEvents("kiosk-01-case-1") {
-		sender, clerk := "desk-00", "0001"
+		sender, clerk, window := "desk-00", "0001", "3"
 		if e.Kind == wire.EventRating {
-			sender, clerk = "kiosk-01", ""
+			sender, clerk, window = "kiosk-01", "", ""
 		}
-		if e.Terminal != sender || e.Clerk != clerk {
-			t.Errorf("event %s from terminal %q clerk %q, want %s %q", e.ID, e.Terminal, e.Clerk, sender, clerk)
+		if e.Terminal != sender || e.Clerk != clerk || e.Window != window {
+			t.Errorf("event %s from terminal %q clerk %q window %q, want %s %q %q", e.ID, e.Terminal, e.Clerk, e.Window, sender, clerk, window)
 		}
 		kinds = append(kinds, e.Kind)
 	}

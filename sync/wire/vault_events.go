@@ -166,7 +166,8 @@ type Event struct {
 	Terminal  string    `json:"terminal"` // filled in by the platform from the credential
 	Case      string    `json:"case,omitempty"`
 	Item      string    `json:"item,omitempty"`
-	Clerk     string    `json:"clerk,omitempty"`
+	Clerk     string    `json:"clerk,omitempty"`   // filled in by the platform from the clerk's session
+	Window    string    `json:"window,omitempty"`  // the window that session was opened at, likewise
 	Outcome   string    `json:"outcome,omitempty"` // handling_finished: approved, refused, withdrawn
 	Level     int       `json:"level,omitempty"`
 	Reasons   []string  `json:"reasons,omitempty"`
