@@ -50,6 +50,11 @@ type Store interface {
 	CaseState(caseID string) (store.State, error)
 	Case(caseID string) (wire.Manifest, error)
 	Pending() (n int, oldest time.Time, err error)
+	// Tickets issued offline, and the band's count (ticket.go).
+	BandSeq(day, category string) (int, error)
+	HoldTicket(id string, req wire.TicketRequest, day string, seq int) error
+	HeldTickets() ([]store.HeldTicket, error)
+	DropTicket(id string) error
 }
 
 // VaultLookup asks what the applicant already has on file (S13): the
@@ -119,12 +124,9 @@ type Kiosk struct {
 	ui sync.Mutex
 	bg sync.WaitGroup // the scan, print, rating and ticket goroutines
 
-	// tk serialises issuing tickets (ticket.go) and guards the band's
-	// count and the tickets issued offline, kept in memory only.
-	tk      sync.Mutex
-	bandDay string         // YYYYMMDD of bandSeq
-	bandSeq map[string]int // category → the last band number printed that day
-	offline []offTicket    // printed offline, to put when the platform answers
+	// tk serialises issuing tickets (ticket.go): the printer is one, and
+	// the band's count in the store is read, printed and then kept.
+	tk sync.Mutex
 
 	walkIn    ticketJob      // the welcome screen's ticket without a card; UI thread
 	ticketBtn *widget.Button // 取号 on the done screen

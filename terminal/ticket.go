@@ -3,6 +3,7 @@ package terminal
 import (
 	"context"
 	"errors"
+	"log"
 	"time"
 
 	"fyne.io/fyne/v2/widget"
@@ -27,12 +28,6 @@ type ticketJob struct {
 	req    wire.TicketRequest
 	busy   bool   // issuing now; the button is grey
 	number string // printed: issued
-}
-
-// offTicket is a ticket issued offline from the band, printed, not yet put.
-type offTicket struct {
-	id  string
-	req wire.TicketRequest
 }
 
 // elderAge is the age from which a ticket is priority (绿色通道).
@@ -167,19 +162,21 @@ func (k *Kiosk) issueOnce(id string, req wire.TicketRequest) (number, msg, short
 }
 
 // issueOffline numbers the ticket from the kiosk's band when the platform
-// cannot be reached, prints it, and keeps it to put when the link
-// returns. The band's count is per day and in memory only: a kiosk
-// restarted offline the same day starts its band again at 1.
+// cannot be reached, prints it, and holds it in the store to put when the
+// link returns. The band's count is in the store too, so a kiosk restarted
+// offline the same day goes on from the last number it printed.
 func (k *Kiosk) issueOffline(ctx context.Context, id string, req wire.TicketRequest) (number, msg, short string) {
 	if k.cfg.TicketBand < 1 || k.cfg.TicketBand > 9 {
 		return "", "暂时无法取号（网络中断），请到综合窗口咨询 / no ticket while offline: ask at the window", "网络中断，请到综合窗口取号"
 	}
+	const storeTrouble = "暂时无法取号（本机存储故障），请到综合窗口咨询 / no ticket: this kiosk's storage failed; ask at the window"
 	day := req.IssuedAt.In(time.Local).Format("20060102")
-	if k.bandDay != day {
-		k.bandDay, k.bandSeq = day, map[string]int{}
+	seq, err := k.cfg.Store.BandSeq(day, req.Category)
+	if err != nil {
+		log.Printf("ticket %s: band count: %v", id, err)
+		return "", storeTrouble, "本机存储故障，请到综合窗口取号"
 	}
-	seq := k.bandSeq[req.Category] + 1
-	if seq > 999 {
+	if seq++; seq > 999 {
 		return "", "今日号源已用完，请到综合窗口咨询 / no more tickets today: ask at the window", "今日号源已用完"
 	}
 	number = wire.OfflineNumber(req.Category, k.cfg.TicketBand, seq)
@@ -188,25 +185,41 @@ func (k *Kiosk) issueOffline(ctx context.Context, id string, req wire.TicketRequ
 		return "", "号票未打印（" + zh + "），未取号，可再点取号 / Not printed (" + en + "): no number; tap again", "号票未打印：" + zh
 	}
 	req.Number = number
-	k.bandSeq[req.Category] = seq // counted once printed: a failed print leaves no gap
-	k.offline = append(k.offline, offTicket{id, req})
+	// Counted once printed: a failed print leaves no gap. A slip printed
+	// but not held (the disk failed in between) is still the citizen's:
+	// the staff see its number, and the next slip takes the next one
+	// only if this count was kept, so say so.
+	if err := k.cfg.Store.HoldTicket(id, req, day, seq); err != nil {
+		log.Printf("ticket %s (%s): hold: %v", id, number, err)
+		return number, "您的号 " + number + " 未能保存，请把号票交给工作人员 / " + number + " not saved: show it to a staff member", number + " 未保存，请交工作人员"
+	}
 	return number, "已取号 " + number + "，请收好号票 / Your number: " + number, "已取号 " + number + "，请收好号票"
 }
 
-// flushTickets puts the tickets issued offline, oldest first, while the
+// flushTickets puts the tickets held offline, oldest first, while the
 // platform answers; one refused is dropped (it is printed: the hall's staff
 // see it on the slip), one not reached is kept. Holding tk.
 func (k *Kiosk) flushTickets(ctx context.Context) {
-	for len(k.offline) > 0 {
-		t := k.offline[0]
+	held, err := k.cfg.Store.HeldTickets()
+	if err != nil {
+		log.Printf("tickets held offline: %v", err)
+		return
+	}
+	for _, t := range held {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := k.cfg.Queue.PutTicket(pctx, t.id, t.req)
+		_, err := k.cfg.Queue.PutTicket(pctx, t.ID, t.Req)
 		cancel()
 		var se *uploader.StatusError
-		if err != nil && !errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se):
+			log.Printf("ticket %s (%s) refused by the platform: %s; dropped", t.ID, t.Req.Number, se.Body.Code)
+		case err != nil:
 			return
 		}
-		k.offline = k.offline[1:]
+		if err := k.cfg.Store.DropTicket(t.ID); err != nil {
+			log.Printf("ticket %s: drop: %v", t.ID, err)
+			return
+		}
 	}
 }
 

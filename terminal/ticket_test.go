@@ -200,8 +200,9 @@ func (unreachable) Printed(context.Context, string) (wire.Ticket, error) {
 func (unreachable) Board(context.Context) (wire.Board, error) { return wire.Board{}, errDown }
 
 // Offline the kiosk numbers from its band (1: A1001…), a failed print
-// takes no number, and the tickets reach the platform, waiting, once it
-// answers again.
+// takes no number, the tickets and the count are in the store (so they
+// outlive a restart), and the tickets reach the platform, waiting, once it
+// answers again, and leave the store.
 func TestTicketOffline(t *testing.T) {
 	h := newHall(t, t.TempDir())
 	walkIn := func() *widget.Button { return h.k.walkInBtn }
@@ -216,8 +217,18 @@ func TestTicketOffline(t *testing.T) {
 	if !strings.Contains(text1, "A1001") || !strings.Contains(text2, "A1002") || strings.Contains(text1, "前面还有") {
 		t.Errorf("offline slips:\n%s\n%s", text1, text2)
 	}
+	held, err := h.st.HeldTickets()
+	if err != nil || len(held) != 2 || held[0].ID != id1 || held[1].Req.Number != "A1002" {
+		t.Errorf("held in the store: %+v, %v; want %s=A1001 and %s=A1002", held, err, id1, id2)
+	}
+	if n, err := h.st.BandSeq(time.Now().Format("20060102"), "A"); n != 2 || err != nil {
+		t.Errorf("band count in the store %d, %v; want 2", n, err)
+	}
 	h.ui(func() { h.k.cfg.Queue = h.client })
 	h.k.FlushTickets(t.Context())
+	if held, err := h.st.HeldTickets(); len(held) != 0 || err != nil {
+		t.Errorf("held after the flush: %+v, %v", held, err)
+	}
 	for id, want := range map[string]string{id1: "A1001", id2: "A1002"} {
 		q, err := h.pst.GetTicket(t.Context(), id)
 		if err != nil {

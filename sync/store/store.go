@@ -52,6 +52,7 @@ var (
 	bucketVault    = []byte("vault")      // applicant index → sealed cached VaultAnswer
 	bucketCatalog  = []byte("catalog")    // "latest" → cached catalogue document
 	bucketOutEv    = []byte("out_events") // event id → sealed outgoing event record
+	bucketTickets  = []byte("tickets")    // tickets issued offline, and the band's count (tickets.go)
 
 	metaSchema   = []byte("schema")
 	metaKeyCheck = []byte("keycheck")
@@ -115,6 +116,10 @@ var migrations = []func(s *Store, tx *bbolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	func(_ *Store, tx *bbolt.Tx) error { // 4: tickets issued offline
+		_, err := tx.CreateBucketIfNotExists(bucketTickets)
+		return err
 	},
 }
 
