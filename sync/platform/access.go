@@ -114,6 +114,7 @@ var access = map[string]rule{
 	"POST /v1/queue/tickets/{id}/hold":     clerkAct,
 	"POST /v1/queue/tickets/{id}/transfer": clerkAct,
 	"POST /v1/queue/tickets/{id}/finish":   clerkAct,
+	"POST /v1/queue/tickets/{id}/priority": clerkAct,
 	"GET /v1/queue/board":                  boards,
 }
 

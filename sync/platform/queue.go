@@ -230,6 +230,15 @@ func applyAct(q *QueueTicket, action string, tr wire.TransferRequest, c *Caller,
 	if q.Hall != c.Terminal.Hall {
 		return &errTicket{http.StatusForbidden, wire.CodeForbidden, "ticket " + t.ID + " is not a ticket of hall " + c.Terminal.Hall}
 	}
+	if action == wire.ActPriority {
+		// Any clerk of the hall, on a ticket nobody has yet: it moves
+		// ahead of the others of its category at its place of arrival.
+		if t.State != wire.TicketWaiting {
+			return stateErr("ticket %s is %s; priority is for a waiting ticket", t.Number, t.State)
+		}
+		t.Priority = true
+		return nil
+	}
 	active := t.State == wire.TicketCalled || t.State == wire.TicketHeld
 	mine := t.Clerk == c.Clerk || (t.Clerk == "" && t.Window != "" && t.Window == c.Window)
 	switch {

@@ -312,6 +312,32 @@ func TestQueueActions(t *testing.T) {
 }
 
 // TestQueueRefusals: who may not do what, and the board names no one.
+// A clerk gives a waiting ticket priority: it is called before the others
+// of its category; a ticket called already cannot be.
+func TestQueueClerkPriority(t *testing.T) {
+	f := newFixture(t, Options{})
+	t0 := time.Now().Add(-time.Hour)
+	for i, id := range []string{"kiosk-01-t1", "kiosk-01-t2", "kiosk-01-t3"} {
+		f.issue(f.token, id, wire.TicketRequest{Category: "A", IssuedAt: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	for range 2 { // again: as it stands
+		if code, got, b := f.act("kiosk-01-t3", wire.ActPriority, nil); code != 200 || !got.Priority || got.State != wire.TicketWaiting || got.Clerk != "" {
+			t.Fatalf("priority: %d %s, want 200, waiting, priority, nobody's", code, b)
+		}
+	}
+	if bd := f.board(f.token2display()); bd.Waiting["A"] != 3 {
+		t.Errorf("waiting %v after priority, want A 3", bd.Waiting)
+	}
+	for _, want := range []string{"A003", "A001"} {
+		if code, got := f.next(f.desk, f.session, "3", "A"); code != 200 || got.Number != want {
+			t.Errorf("next: %d %+v, want %s", code, got, want)
+		}
+	}
+	if code, _, b := f.act("kiosk-01-t1", wire.ActPriority, nil); code != 409 {
+		t.Errorf("priority on a called ticket: %d %s, want 409", code, b)
+	}
+}
+
 func TestQueueRefusals(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.issue(f.token, "kiosk-01-t1", wire.TicketRequest{Category: "A", IssuedAt: time.Now(), Case: "kiosk-01-case-1"})
@@ -335,6 +361,9 @@ func TestQueueRefusals(t *testing.T) {
 		{"display calls next", "POST", "/v1/queue/next", f.token2display(), "", `{"window":"1","categories":["A"]}`, 403},
 		{"desk without clerk", "POST", "/v1/queue/next", f.desk, "", `{"window":"1","categories":["A"]}`, 401},
 		{"kiosk finishes", "POST", "/v1/queue/tickets/kiosk-01-t1/finish", f.token, "", "", 403},
+		{"kiosk gives its own ticket priority", "POST", "/v1/queue/tickets/kiosk-01-t1/priority", f.token, "", "", 403},
+		{"desk without clerk: priority", "POST", "/v1/queue/tickets/kiosk-01-t1/priority", f.desk, "", "", 401},
+		{"other hall's desk: priority", "POST", "/v1/queue/tickets/kiosk-01-t1/priority", farDesk, farSession, "", 403},
 		{"kiosk reads board (numbers only, for people ahead)", "GET", "/v1/queue/board", f.token, "", "", 200},
 		{"other hall's desk: next", "POST", "/v1/queue/next", farDesk, farSession, `{"window":"1","categories":["A"]}`, 204},
 		{"other hall's desk: printed", "POST", "/v1/queue/tickets/kiosk-01-t1/printed", farDesk, farSession, "", 403},

@@ -196,7 +196,7 @@ func New(st Storage, opt Options) *Server {
 	s.handle(wire.AppCodeKeyPath, s.appCodeKeys)
 	s.handle("/v1/queue/tickets/{id}", s.putTicket)
 	s.handle("/v1/queue/tickets/{id}/printed", s.ticketPrinted)
-	for _, a := range []string{wire.ActRecall, wire.ActNoShow, wire.ActHold, wire.ActTransfer, wire.ActFinish} {
+	for _, a := range []string{wire.ActRecall, wire.ActNoShow, wire.ActHold, wire.ActTransfer, wire.ActFinish, wire.ActPriority} {
 		s.handle("/v1/queue/tickets/{id}/"+a, s.ticketAct(a))
 	}
 	s.handle("/v1/queue/next", s.queueNext)

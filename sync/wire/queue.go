@@ -42,6 +42,9 @@ const (
 	ActHold     = "hold"
 	ActTransfer = "transfer"
 	ActFinish   = "finish"
+	// ActPriority gives a waiting ticket 绿色通道 by a clerk's judgement
+	// (pregnancy, disability, …), where the card's age did not.
+	ActPriority = "priority"
 )
 
 // Ticket is one queue ticket as the platform holds it.
