@@ -169,12 +169,11 @@ func (k *Kiosk) issueOffline(ctx context.Context, id string, req wire.TicketRequ
 	if k.cfg.TicketBand < 1 || k.cfg.TicketBand > 9 {
 		return "", "暂时无法取号（网络中断），请到综合窗口咨询 / no ticket while offline: ask at the window", "网络中断，请到综合窗口取号"
 	}
-	const storeTrouble = "暂时无法取号（本机存储故障），请到综合窗口咨询 / no ticket: this kiosk's storage failed; ask at the window"
 	day := req.IssuedAt.In(time.Local).Format("20060102")
 	seq, err := k.cfg.Store.BandSeq(day, req.Category)
 	if err != nil {
 		log.Printf("ticket %s: band count: %v", id, err)
-		return "", storeTrouble, "本机存储故障，请到综合窗口取号"
+		return "", "暂时无法取号（本机存储故障），请到综合窗口咨询 / no ticket: this kiosk's storage failed; ask at the window", "本机存储故障，请到综合窗口取号"
 	}
 	if seq++; seq > 999 {
 		return "", "今日号源已用完，请到综合窗口咨询 / no more tickets today: ask at the window", "今日号源已用完"
@@ -186,9 +185,9 @@ func (k *Kiosk) issueOffline(ctx context.Context, id string, req wire.TicketRequ
 	}
 	req.Number = number
 	// Counted once printed: a failed print leaves no gap. A slip printed
-	// but not held (the disk failed in between) is still the citizen's:
-	// the staff see its number, and the next slip takes the next one
-	// only if this count was kept, so say so.
+	// but not held (the store failed in between) never reaches the
+	// platform from here, and its number may be printed again: the
+	// citizen is sent to the staff with it.
 	if err := k.cfg.Store.HoldTicket(id, req, day, seq); err != nil {
 		log.Printf("ticket %s (%s): hold: %v", id, number, err)
 		return number, "您的号 " + number + " 未能保存，请把号票交给工作人员 / " + number + " not saved: show it to a staff member", number + " 未保存，请交工作人员"
