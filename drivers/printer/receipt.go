@@ -79,16 +79,7 @@ func Receipt(r ReceiptData) (*Doc, error) {
 			err = d.Line(s)
 		}
 	}
-	d.Init()
-	d.Align(AlignCenter)
-	if r.Hall != "" {
-		d.Bold(true)
-		// Double width halves the line; a long hall name keeps only the
-		// double height so that it does not wrap.
-		d.Size(Width(r.Hall)*2 <= Columns, true)
-		line(r.Hall)
-		d.Bold(false)
-	}
+	startSlip(d, r.Hall, line)
 	d.Size(true, true)
 	line(title)
 	d.Size(false, false)
@@ -227,4 +218,20 @@ func listRow(left string, hang int, right string, width int) []string {
 	lines := wrap(left, width-Width(right)-2, hang)
 	lines[0] = columns(lines[0], right, width)
 	return lines
+}
+
+// startSlip begins a receipt or a ticket: the printer reset, centred, and
+// the hall's name in bold, if any. line writes a line, keeping the first
+// error.
+func startSlip(d *Doc, hall string, line func(string)) {
+	d.Init()
+	d.Align(AlignCenter)
+	if hall != "" {
+		d.Bold(true)
+		// Double width halves the line; a long hall name keeps only the
+		// double height so that it does not wrap.
+		d.Size(Width(hall)*2 <= Columns, true)
+		line(hall)
+		d.Bold(false)
+	}
 }

@@ -31,14 +31,7 @@ func Ticket(t TicketData) (*Doc, error) {
 			err = d.Line(s)
 		}
 	}
-	d.Init()
-	d.Align(AlignCenter)
-	if t.Hall != "" {
-		d.Bold(true)
-		d.Size(Width(t.Hall)*2 <= Columns, true)
-		line(t.Hall)
-		d.Bold(false)
-	}
+	startSlip(d, t.Hall, line)
 	d.Size(false, false)
 	line("排队号 / Queue number")
 	d.Bold(true)
