@@ -6,35 +6,13 @@ import (
 	"testing"
 
 	"yici/drivers/probe"
-	"yici/drivers/sim"
+	"yici/drivers/sim/simtest"
 )
-
-// startSims starts a simulated reader, printer and pad, closed at the end
-// of the test.
-func startSims(t *testing.T) (*sim.IDCard, *sim.Printer, *sim.Pad) {
-	t.Helper()
-	card, err := sim.NewIDCard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { card.Close() })
-	prn, err := sim.NewPrinter()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { prn.Close() })
-	pad, err := sim.NewPad()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pad.Close() })
-	return card, prn, pad
-}
 
 // TestProbeFindsEveryDevice: yici probe, given the ports of a simulated
 // reader, printer and pad, says which device answers on which.
 func TestProbeFindsEveryDevice(t *testing.T) {
-	card, prn, pad := startSims(t)
+	card, prn, pad := simtest.Devices(t)
 
 	var out, errb bytes.Buffer
 	code := probe.MainWith(probeHooks(), []string{"--port", card.Path(), "--port", prn.Path(), "--port", pad.Path()}, &out, &errb)

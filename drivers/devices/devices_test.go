@@ -11,29 +11,8 @@ import (
 	"yici/drivers/docscan"
 	"yici/drivers/serialport"
 	"yici/drivers/sim"
+	"yici/drivers/sim/simtest"
 )
-
-// startSims starts a simulated reader, printer and pad, closed at the end
-// of the test.
-func startSims(t *testing.T) (*sim.IDCard, *sim.Printer, *sim.Pad) {
-	t.Helper()
-	card, err := sim.NewIDCard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { card.Close() })
-	prn, err := sim.NewPrinter()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { prn.Close() })
-	pad, err := sim.NewPad()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pad.Close() })
-	return card, prn, pad
-}
 
 // readCard places the sample card on card and reads it through r.
 func readCard(t *testing.T, card *sim.IDCard, read func(context.Context) (string, error)) {
@@ -60,7 +39,7 @@ func readCard(t *testing.T, card *sim.IDCard, read func(context.Context) (string
 // reader, printer and pad come from it, through reconnecting ports, and
 // the paths given are ignored.
 func TestDevicesFromConfig(t *testing.T) {
-	card, prn, pad := startSims(t)
+	card, prn, pad := simtest.Devices(t)
 	path := filepath.Join(t.TempDir(), "devices.json")
 	doc := fmt.Sprintf(`{"idcard": {"port": %q}, "printer": {"port": %q, "read_timeout": "1s"}, "evalpad": {"port": %q}, "docscan": {"sane": "test"}}`,
 		card.Path(), prn.Path(), pad.Path())
@@ -98,7 +77,7 @@ func TestDevicesFromConfig(t *testing.T) {
 // the paths; the reader and printer are required, the pad is not, and an
 // empty path is a device not fitted.
 func TestDevicesByPath(t *testing.T) {
-	card, prn, _ := startSims(t)
+	card, prn, _ := simtest.Devices(t)
 	p := &Ports{}
 	defer p.Close()
 	if _, _, _, err := p.Kiosk(card.Path(), "", ""); err == nil {
