@@ -1,7 +1,6 @@
 package printer
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -13,22 +12,13 @@ import (
 // category, people ahead and the wait, and the ticket id in a QR code
 // that decodes from the printed picture.
 func TestPrintTicketThroughSim(t *testing.T) {
-	s, p, _ := startSim(t, Options{})
 	data := TicketData{Hall: "示例政务服务中心", Number: "A012", Category: "A", Priority: true, Ahead: 3, WaitMinutes: 15,
 		Time: time.Date(2025, 3, 1, 9, 30, 0, 0, time.Local), QR: "K01-20250301-093000-1a2b3c4d"}
 	doc, err := Ticket(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.Print(ctx, doc.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.Next(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := printThroughSim(t, doc)
 	var text strings.Builder
 	number := false
 	for _, l := range r.Lines {
