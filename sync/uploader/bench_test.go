@@ -48,16 +48,17 @@ func (o *replayOutbox) PendingCases() ([]wire.Manifest, error) {
 func (o *replayOutbox) Ack(id string) error { o.acked[id] = true; return nil }
 
 // serveTLS serves h over TLS with the platform's own certificate helper on
-// a loopback port, and returns its URL.
-func serveTLS(b *testing.B, h http.Handler, cfg *tls.Config) string {
+// a loopback port until the end of tb, and returns its URL.
+func serveTLS(tb testing.TB, h http.Handler, cfg *tls.Config) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { platform.Serve(ctx, ln, h, cfg); close(done) }()
-	b.Cleanup(func() { cancel(); <-done })
+	tb.Cleanup(func() { cancel(); <-done })
 	return "https://" + ln.Addr().String()
 }
 

@@ -1,10 +1,8 @@
 package uploader
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"net"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -32,14 +30,7 @@ func TestPinnedLeafHandshake(t *testing.T) {
 		if leaf := cfg.Certificates[0].Leaf; leaf.IsCA || leaf.KeyUsage&x509.KeyUsageCertSign != 0 {
 			t.Fatalf("the platform's certificate is a CA: IsCA %v, key usage %b", leaf.IsCA, leaf.KeyUsage)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		served := make(chan error, 1)
-		go func() { served <- platform.Serve(ctx, ln, srv, cfg) }()
-
+		url := serveTLS(t, srv, cfg) // until the test ends
 		pinned, err := PinnedTransport(info.CertFile)
 		if err != nil {
 			t.Fatal(err)
@@ -47,12 +38,10 @@ func TestPinnedLeafHandshake(t *testing.T) {
 		if !tls13 {
 			pinned.TLSClientConfig.MaxVersion = tls.VersionTLS12
 		}
-		c := &Client{BaseURL: "https://" + ln.Addr().String(), Token: token, HTTP: &http.Client{Transport: pinned}}
-		if _, err := c.WhoAmI(ctx); err != nil {
+		c := &Client{BaseURL: url, Token: token, HTTP: &http.Client{Transport: pinned}}
+		if _, err := c.WhoAmI(t.Context()); err != nil {
 			t.Errorf("TLS13Only %v: pinned client: %v", tls13, err)
 		}
 		pinned.CloseIdleConnections()
-		cancel()
-		<-served
 	}
 }

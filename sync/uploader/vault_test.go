@@ -148,15 +148,8 @@ func TestPinnedTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- platform.Serve(ctx, ln, srv, cfg) }()
-	defer func() { cancel(); <-served }()
-	url := "https://" + ln.Addr().String()
+	url := serveTLS(t, srv, cfg)
+	ctx := t.Context()
 
 	s := openStore(t, dir)
 	addCase(t, s, "desk-07-c1", map[string]int{"page": 30 << 10})
